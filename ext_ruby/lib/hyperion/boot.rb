@@ -1,0 +1,58 @@
+# frozen_string_literal: true
+
+module Hyperion
+  # Loads the rackup the way Puma does: Bundler first when there is a Gemfile,
+  # then Rack::Builder.
+  module Boot
+    module_function
+
+    def load_app(rackup)
+      setup_bundler(rackup)
+      require 'rack'
+      require 'uri' # Rack 2.2's Lint uses URI without requiring it
+      require 'stringio'
+      require 'socket'
+      app = Rack::Builder.parse_file(rackup)
+      app = app.first if app.is_a?(Array) # Rack 2 returns [app, options]
+      raise Hyperion::ConfigError, "#{rackup} did not define an app (no `run`)" if app.nil?
+
+      app
+    end
+
+    def rack3?
+      Gem::Version.new(Rack.release) >= Gem::Version.new('3.0')
+    rescue StandardError
+      false
+    end
+
+    # Under `bundle exec` RUBYOPT already loaded bundler/setup. Without it, a
+    # Gemfile beside the rackup (or BUNDLE_GEMFILE) is honoured as Puma does.
+    def setup_bundler(rackup)
+      return if defined?(::Bundler) && ::Bundler.respond_to?(:setup) && ENV['BUNDLE_BIN_PATH']
+
+      gemfile = ENV['BUNDLE_GEMFILE']
+      gemfile ||= File.join(File.dirname(File.expand_path(rackup)), 'Gemfile')
+      return unless File.file?(gemfile)
+
+      ENV['BUNDLE_GEMFILE'] = gemfile
+      require 'bundler/setup'
+    end
+
+    # "file:line: message (Class)" pointing into the user's file when possible.
+    def describe_error(error, file)
+      return error.message if error.is_a?(SyntaxError)
+
+      path = File.expand_path(file)
+      where = (error.backtrace_locations || []).find { |l| File.expand_path(l.path.to_s) == path rescue false }
+      where ||= (error.backtrace_locations || []).first
+      location = where ? "#{where.path}:#{where.lineno}: " : ''
+      "#{location}#{error.message} (#{error.class})"
+    end
+
+    def describe_exception(error)
+      lines = ["#{error.class}: #{error.message}"]
+      lines.concat((error.backtrace || []).first(40).map { |l| "    #{l}" })
+      lines.join("\n")
+    end
+  end
+end

@@ -1,0 +1,120 @@
+# frozen_string_literal: true
+
+module Hyperion
+  # The result of reading config/hyperion.rb: plain settings (handed to C++ as
+  # strings, parsed by the same code as the command-line flags) and hooks.
+  class Config
+    SETTINGS = %w[
+      workers threads port host environment pidfile rackup preload_app
+      log_level log_format log_requests graceful_timeout tmp_dir
+      max_header_bytes max_uri_bytes max_body_bytes body_memory_bytes
+      header_timeout body_timeout keepalive_timeout write_timeout
+    ].freeze
+    HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
+
+    attr_reader :path, :settings, :binds, :hooks
+
+    def initialize(path = nil)
+      @path = path
+      @settings = {}
+      @binds = []
+      @hooks = Hash.new { |h, k| h[k] = [] }
+    end
+
+    def self.load(path)
+      config = new(path)
+      DSL.new(config).instance_eval(File.read(path), path, 1)
+      config
+    end
+
+    # Runs every block registered for a hook; an error in one is reported
+    # (file:line) and does not stop the others or the server.
+    def run_hook(name, *args)
+      @hooks[name].each do |block|
+        block.call(*args.first(block.arity.negative? ? args.size : block.arity))
+      rescue StandardError => e
+        Hyperion.__log(:error, "#{name} hook failed: #{Boot.describe_error(e, @path.to_s)}")
+      end
+      nil
+    end
+
+    # Evaluated with the config file as its body. BasicObject, so that any
+    # name we do not know reaches method_missing instead of Kernel.
+    class DSL < BasicObject
+      # Config files use ENV, File, Integer...: resolve them as top-level code would.
+      def self.const_missing(name) = ::Object.const_get(name)
+
+      def initialize(config)
+        @config = config
+      end
+
+      SETTINGS.each do |key|
+        define_method(key) { |value| @config.settings[key] = value.to_s }
+      end
+
+      def threads(min, max = nil)
+        @config.settings['threads'] = (max || min).to_s
+      end
+
+      def bind(uri)
+        @config.binds << uri.to_s
+      end
+
+      def preload_app!(flag = true)
+        @config.settings['preload_app'] = flag ? 'true' : 'false'
+      end
+
+      def environment(value)
+        @config.settings['environment'] = value.to_s
+      end
+
+      def logging(&block)
+        LoggingDSL.new(@config).instance_eval(&block)
+      end
+
+      HOOKS.each do |hook|
+        define_method(hook) do |&block|
+          ::Kernel.raise ConfigError, "#{where}: #{hook} needs a block" unless block
+          @config.hooks[hook] << block
+        end
+      end
+
+      def method_missing(name, *_args)
+        ::Kernel.raise ConfigError, "#{where}: unknown config key '#{name}'"
+      end
+
+      def respond_to_missing?(*) = false
+
+      private
+
+      def where
+        loc = ::Kernel.caller_locations.find { |l| l.path == @config.path }
+        loc ? "#{loc.path}:#{loc.lineno}" : @config.path.to_s
+      end
+    end
+
+    # `logging do level :debug; format :json; requests false; end`
+    class LoggingDSL < BasicObject
+      def initialize(config)
+        @config = config
+      end
+
+      def level(value) = @config.settings['log_level'] = value.to_s
+      def format(value) = @config.settings['log_format'] = value.to_s
+      def requests(value) = @config.settings['log_requests'] = value ? 'true' : 'false'
+
+      def method_missing(name, *_args)
+        loc = ::Kernel.caller_locations.find { |l| l.path == @config.path }
+        ::Kernel.raise ConfigError, "#{loc ? "#{loc.path}:#{loc.lineno}" : @config.path}: unknown logging key '#{name}'"
+      end
+
+      def respond_to_missing?(*) = false
+    end
+  end
+
+  class << self
+    # The loaded config (an empty one when there is no file), kept here so
+    # its hook blocks stay reachable for the GC.
+    attr_accessor :config
+  end
+end

@@ -1,0 +1,47 @@
+#pragma once
+// Every knob the server has, as plain data. Filled from defaults, then the
+// config file (config/hyperion.rb), then the command line, in that order.
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hyperion::config {
+
+enum class LogFormat { Text, Json };
+
+struct Limits {
+  std::size_t max_header_bytes = 64 * 1024;        // whole header block -> 431
+  std::size_t max_uri_bytes = 8 * 1024;            // request target -> 414
+  std::size_t max_body_bytes = 1024ull * 1024 * 1024;  // decided from Content-Length -> 413
+  std::size_t body_memory_bytes = 1024 * 1024;     // larger bodies spill to a temp file
+  std::chrono::milliseconds header_timeout{30'000};   // first byte -> end of headers (408)
+  std::chrono::milliseconds body_timeout{60'000};     // max gap between body bytes (408)
+  std::chrono::milliseconds keepalive_timeout{20'000};  // idle between requests (close)
+  std::chrono::milliseconds write_timeout{60'000};      // client not draining (close)
+};
+
+struct Settings {
+  std::string rackup = "config.ru";
+  std::optional<std::string> config_file;  // -C; default config/hyperion.rb if present
+  int workers = 0;
+  int threads = 5;
+  std::vector<std::string> binds;  // tcp://host:port, unix:///path
+  std::string host = "127.0.0.1";
+  int port = 9292;
+  std::string environment = "development";
+  std::optional<std::string> pidfile;
+  bool preload = false;
+  std::string log_level = "info";
+  LogFormat log_format = LogFormat::Text;
+  bool log_requests = true;
+  std::chrono::milliseconds graceful_timeout{30'000};
+  std::string tmp_dir = "/tmp";
+  Limits limits;
+};
+
+// The bind list the server really uses: binds if given, else tcp://host:port.
+std::vector<std::string> effectiveBinds(const Settings& settings);
+
+}  // namespace hyperion::config

@@ -1,0 +1,45 @@
+#pragma once
+// A fully read HTTP request, handed from the event loop to a Ruby thread.
+// Plain data: no sockets, no Ruby.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hyperion/net/unique_fd.hpp"
+
+namespace hyperion::http1 {
+
+struct Header {
+  std::string name;  // as the client sent it
+  std::string value;
+};
+
+// Small bodies stay in memory; larger ones are in an unlinked temp file.
+struct RequestBody {
+  std::string memory;
+  net::UniqueFd file;
+  std::size_t size = 0;
+  bool inFile() const { return file.valid(); }
+};
+
+struct Request {
+  std::string method;
+  std::string target;  // raw request-target, e.g. /a/b?x=1
+  int version_major = 1;
+  int version_minor = 1;
+  std::vector<Header> headers;
+  RequestBody body;
+  bool keep_alive = true;
+  bool upgrade = false;  // Upgrade/CONNECT: bytes after it belong to the new protocol
+
+  std::string_view path() const;   // target without the query, absolute-form stripped
+  std::string_view query() const;  // after '?', without it
+  const std::string* header(std::string_view name) const;  // case-insensitive, first match
+  std::string protocol() const { return "HTTP/" + std::to_string(version_major) + "." + std::to_string(version_minor); }
+  bool isHead() const { return method == "HEAD"; }
+};
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
+}  // namespace hyperion::http1

@@ -1,0 +1,59 @@
+#pragma once
+// Turning an app's status, headers and body shape into HTTP/1.1 bytes:
+// framing (Content-Length, chunked, close-delimited), keep-alive, Date and
+// Server. Shared by the Rack glue and the loop's own error answers.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hyperion/http1/request.hpp"
+
+namespace hyperion::http1 {
+
+enum class BodyFraming {
+  None,            // no body bytes at all (HEAD, 1xx, 204, 304)
+  ContentLength,   // exactly content_length bytes follow
+  Chunked,         // we encode each piece as a chunk
+  AppEncoded,      // the app set Transfer-Encoding and encodes itself
+  CloseDelimited,  // HTTP/1.0 stream: the body ends when we close
+};
+
+struct ResponseInput {
+  int status = 200;
+  std::vector<Header> headers;              // from the app, already validated
+  std::optional<std::size_t> body_length;  // known when the whole body is in hand
+  bool request_is_head = false;
+  int request_version_minor = 1;
+  bool request_keep_alive = true;
+  bool server_draining = false;  // shutting down: finish this one, then close
+};
+
+struct ResponsePlan {
+  std::string head;  // status line + headers + blank line
+  BodyFraming framing = BodyFraming::None;
+  std::size_t content_length = 0;  // for ContentLength
+  bool keep_alive = true;
+};
+
+ResponsePlan planResponse(const ResponseInput& input);
+
+// A complete small response the server answers itself (errors, limits).
+std::string buildSimpleResponse(int status, std::string_view body, bool keep_alive, int version_minor = 1);
+
+std::string_view reasonPhrase(int status);
+bool statusHasNoBody(int status);
+
+// Chunked transfer coding (RFC 9112 section 7.1).
+void appendChunk(std::string& out, std::string_view data);
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+// Header names and values that cannot split a response.
+bool isValidHeaderName(std::string_view name);
+bool isValidHeaderValue(std::string_view value);
+
+// "Tue, 25 Nov 2026 13:54:04 GMT", recomputed at most once a second per thread.
+std::string_view httpDate();
+
+}  // namespace hyperion::http1

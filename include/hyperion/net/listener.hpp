@@ -1,0 +1,38 @@
+#pragma once
+// Listening sockets. The master binds them all before forking; each worker keeps
+// the ones meant for it. TCP binds get one SO_REUSEPORT socket per worker slot so
+// the kernel spreads connections across workers without a shared accept queue;
+// unix sockets cannot use SO_REUSEPORT and are shared by all workers.
+#include <string>
+#include <vector>
+
+#include "hyperion/net/unique_fd.hpp"
+#include "hyperion/util/result.hpp"
+
+namespace hyperion::net {
+
+struct BindAddress {
+  enum class Kind { Tcp, Unix };
+  Kind kind = Kind::Tcp;
+  std::string host;  // Tcp
+  int port = 0;      // Tcp; 0 = ephemeral
+  std::string path;  // Unix
+};
+
+Result<BindAddress> parseBindUri(const std::string& uri);
+
+struct Listener {
+  UniqueFd fd;
+  BindAddress address;  // port resolved after bind
+  int slot = -1;        // worker slot that owns it; -1 = shared by every worker
+  std::string url() const;  // http://127.0.0.1:9292 or unix:///path
+};
+
+// Binds every URI; TCP ones `slots` times (at least once). Unix socket files
+// left over by a dead server are replaced; a live one is an error.
+Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris, int slots);
+
+// Keeps the listeners for `slot` (and the shared ones); closes the rest.
+std::vector<Listener> listenersForSlot(std::vector<Listener>& all, int slot);
+
+}  // namespace hyperion::net

@@ -1,0 +1,42 @@
+#pragma once
+// What the process layer needs from the embedded Ruby VM, without seeing
+// ruby.h. Implemented by rb::RubyHost; the master and worker code only know
+// this interface, so process supervision stays plain C++.
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "hyperion/util/result.hpp"
+
+namespace hyperion::server {
+class DispatchQueue;
+class HttpServer;
+}  // namespace hyperion::server
+
+namespace hyperion::proc {
+
+enum class Hook { BeforeFork, OnWorkerBoot, OnWorkerShutdown };
+
+class AppHost {
+ public:
+  virtual ~AppHost() = default;
+  // Loads the rackup. The error text names file and line.
+  virtual Result<bool> loadApp() = 0;
+  virtual bool appLoaded() const = 0;
+  // Runs the config file's blocks for hook; failures are logged, not fatal.
+  virtual void runHook(Hook hook, int worker_index) = 0;
+  // fork() through Ruby (Process.fork) so the VM is fork-safe: 0 in the child.
+  virtual pid_t forkProcess() = 0;
+  // Runs fn with the GVL released (fn must not touch Ruby).
+  virtual void withoutGvl(const std::function<void()>& fn) = 0;
+  // Starts `count` Ruby threads serving requests from queue.
+  virtual void startRubyThreads(int count, server::DispatchQueue& queue, server::HttpServer& server) = 0;
+  // Joins them (the queue must be closed first); kills any still busy after grace.
+  virtual void stopRubyThreads(std::chrono::milliseconds grace) = 0;
+  // Runs at_exit handlers and finalizers, then ends the process.
+  [[noreturn]] virtual void exitProcess(int status) = 0;
+};
+
+}  // namespace hyperion::proc

@@ -1,0 +1,56 @@
+#pragma once
+// One client connection as the event loop sees it. Owned and touched only by
+// the loop thread; a Ruby thread only ever holds the Exchange in flight.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "hyperion/http1/request_parser.hpp"
+#include "hyperion/net/transport.hpp"
+#include "hyperion/net/unique_fd.hpp"
+#include "hyperion/server/exchange.hpp"
+
+namespace hyperion::server {
+
+using Clock = std::chrono::steady_clock;
+
+struct OutputChunk {
+  std::string bytes;
+  std::shared_ptr<Exchange> owner;  // told as its bytes leave (backpressure)
+};
+
+struct Connection {
+  Connection(std::uint64_t id_, net::UniqueFd fd_, PeerInfo peer_, const config::Limits& limits,
+             const std::string& tmp_dir)
+      : id(id_), fd(std::move(fd_)), transport(std::make_unique<net::SocketTransport>(fd.get())),
+        peer(std::move(peer_)), parser(limits, tmp_dir) {}
+
+  std::uint64_t id;
+  net::UniqueFd fd;
+  std::unique_ptr<net::Transport> transport;
+  PeerInfo peer;
+  http1::RequestParser parser;
+
+  std::string input;             // read but not yet parsed: [input_offset, size)
+  std::size_t input_offset = 0;
+  std::deque<OutputChunk> output;
+  std::size_t output_offset = 0;  // into output.front()
+
+  std::shared_ptr<Exchange> in_flight;  // at most one: pipelined requests wait their turn
+
+  bool read_paused = false;     // stopped reading: too much buffered while a request runs
+  bool peer_closed = false;     // read returned EOF
+  bool broken = false;          // socket error: nothing more can be written
+  bool close_after_flush = false;
+
+  Clock::time_point request_started{};  // first byte of the request being read
+  Clock::time_point last_read{};
+  Clock::time_point last_write{};
+  Clock::time_point idle_since{};
+
+  std::size_t pendingInput() const { return input.size() - input_offset; }
+};
+
+}  // namespace hyperion::server

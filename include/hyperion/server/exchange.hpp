@@ -1,0 +1,85 @@
+#pragma once
+// One request/response between the event loop and a Ruby thread. The loop
+// creates it with a finished Request; the Ruby thread answers through it.
+// Every method marked "Ruby thread" may block, so the Rack glue calls those
+// with the GVL released.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "hyperion/http1/request.hpp"
+
+namespace hyperion::server {
+
+class LoopMailbox;
+
+struct PeerInfo {
+  std::string remote_addr;  // REMOTE_ADDR
+  int local_port = 0;       // SERVER_PORT when there is no Host header
+  bool unix_socket = false;
+};
+
+class Exchange : public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(std::uint64_t connection_id, http1::Request request, PeerInfo peer, std::shared_ptr<LoopMailbox> mailbox);
+
+  const http1::Request& request() const { return request_; }
+  http1::Request& request() { return request_; }
+  const PeerInfo& peer() const { return peer_; }
+  std::uint64_t connectionId() const { return connection_id_; }
+  std::chrono::steady_clock::time_point startedAt() const { return started_; }
+
+  // --- Ruby thread ---
+  // Queues bytes for the client. Never blocks; call waitWritable() after.
+  void send(std::string bytes);
+  // Blocks while more than the high-water mark is unsent, so a slow client
+  // slows the producer instead of growing memory. False if the client is gone.
+  bool waitWritable();
+  // The response is complete; keep_alive says whether the connection goes on.
+  void finish(bool keep_alive, int status, std::size_t body_bytes);
+  // Takes the socket away from the loop (Rack full hijack). Returns the fd
+  // (now owned by the caller) and the bytes already read past this request, or -1.
+  int hijack(std::string& leftover);
+  // More than the high-water mark queued: the producer should waitWritable().
+  bool backlogged() const { return unsent_.load(std::memory_order_acquire) > kHighWater; }
+  bool clientGone() const { return client_gone_.load(std::memory_order_acquire); }
+  // Wakes any wait above (thread interrupt, forced shutdown).
+  void interruptWaits();
+
+  // --- loop thread ---
+  void onBytesWritten(std::size_t n);
+  void onClientGone();
+  void completeHijack(int fd, std::string leftover);
+
+  // Access-log figures, set by finish().
+  int status() const { return status_; }
+  std::size_t bodyBytes() const { return body_bytes_; }
+
+ private:
+  static constexpr std::size_t kHighWater = 512 * 1024;
+  static constexpr std::size_t kLowWater = 128 * 1024;
+
+  std::uint64_t connection_id_;
+  http1::Request request_;
+  PeerInfo peer_;
+  std::shared_ptr<LoopMailbox> mailbox_;
+  std::chrono::steady_clock::time_point started_;
+
+  std::atomic<std::size_t> unsent_{0};
+  std::atomic<bool> client_gone_{false};
+  std::atomic<bool> waiting_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool interrupted_ = false;
+  bool hijack_done_ = false;
+  int hijacked_fd_ = -1;
+  std::string hijack_leftover_;
+  int status_ = 0;
+  std::size_t body_bytes_ = 0;
+};
+
+}  // namespace hyperion::server

@@ -1,0 +1,86 @@
+#pragma once
+// The per-worker event loop: accepts, reads, parses, writes and times out
+// every HTTP/1.1 connection, and hands complete requests to the Ruby threads
+// through the DispatchQueue. It never touches Ruby. One loop thread per worker.
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "hyperion/config/settings.hpp"
+#include "hyperion/net/listener.hpp"
+#include "hyperion/server/connection.hpp"
+#include "hyperion/server/dispatch_queue.hpp"
+#include "hyperion/server/loop_mailbox.hpp"
+
+namespace hyperion::server {
+
+class HttpServer {
+ public:
+  HttpServer(const config::Settings& settings, std::vector<net::Listener> listeners, DispatchQueue& queue);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Runs the loop on the calling thread until shutdown completes.
+  void run();
+  // Thread-safe. Stop accepting, close idle connections, finish in-flight
+  // requests (answered with Connection: close), then return from run().
+  void beginShutdown();
+  // Thread-safe: true while draining, read by Ruby threads for keep-alive.
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
+  // Thread-safe: waits until run() has returned, or the timeout passes.
+  bool waitStopped(std::chrono::milliseconds timeout);
+  std::size_t connectionCount() const { return connection_count_.load(); }
+
+ private:
+  // accept / loop plumbing (http_server.cpp)
+  void acceptFrom(int listen_fd, const net::Listener& listener);
+  void handleMailbox();
+  void handleMessage(LoopMessage& message);
+  void startDraining();
+  Connection* find(std::uint64_t id);
+
+  // reading and parsing (connection_read.cpp)
+  void onReadable(Connection& conn);
+  void processInput(Connection& conn);
+  void dispatch(Connection& conn, http1::Request request);
+  void rejectRequest(Connection& conn, const http1::ParseError& error);
+  void onFinish(Connection& conn, Exchange& exchange, bool keep_alive);
+  void onHijack(Connection& conn, const std::shared_ptr<Exchange>& exchange);
+
+  // writing and closing (connection_write.cpp)
+  void queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner);
+  void flush(Connection& conn);
+  void markBroken(Connection& conn);
+  void closeWhenDone(Connection& conn);
+
+  // deadlines (timeouts.cpp)
+  void checkTimeouts();
+
+  const config::Settings& settings_;
+  std::vector<net::Listener> listeners_;
+  DispatchQueue& queue_;
+  std::shared_ptr<LoopMailbox> mailbox_;
+  net::UniqueFd epoll_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::uint64_t next_id_ = 1;
+  std::vector<LoopMessage> inbox_;
+  std::vector<std::uint64_t> doomed_;  // destroyed at the end of the loop iteration
+  std::atomic<bool> draining_{false};
+  std::atomic<std::size_t> connection_count_{0};
+  bool listening_ = true;
+  Clock::time_point now_{};
+  Clock::time_point last_timeout_scan_{};
+
+  std::mutex stopped_mutex_;
+  std::condition_variable stopped_cv_;
+  bool stopped_ = false;
+};
+
+}  // namespace hyperion::server

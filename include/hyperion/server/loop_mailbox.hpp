@@ -1,0 +1,37 @@
+#pragma once
+// How Ruby threads talk to the event loop: a locked vector of messages and an
+// eventfd that wakes epoll. The loop swaps the whole vector out per wake-up.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "hyperion/net/unique_fd.hpp"
+
+namespace hyperion::server {
+
+class Exchange;
+
+struct LoopMessage {
+  enum class Kind { Send, Finish, Hijack, Shutdown, Wake };
+  Kind kind = Kind::Wake;
+  std::shared_ptr<Exchange> exchange;
+  std::string bytes;       // Send
+  bool keep_alive = true;  // Finish
+};
+
+class LoopMailbox {
+ public:
+  LoopMailbox();
+  void post(LoopMessage message);
+  void drainInto(std::vector<LoopMessage>& out);  // loop thread
+  int eventFd() const { return event_fd_.get(); }
+
+ private:
+  std::mutex mutex_;
+  std::vector<LoopMessage> messages_;
+  bool signalled_ = false;
+  net::UniqueFd event_fd_;
+};
+
+}  // namespace hyperion::server

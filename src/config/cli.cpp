@@ -1,0 +1,286 @@
+#include "hyperion/config/cli.hpp"
+
+#include <charconv>
+#include <cctype>
+#include <functional>
+#include <map>
+
+namespace hyperion::config {
+namespace {
+
+std::optional<long long> parseInteger(const std::string& text, long long min, long long max) {
+  long long value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || value < min || value > max) return std::nullopt;
+  return value;
+}
+
+// One option: its config-file key, whether it takes a value, and how it applies.
+struct OptionSpec {
+  std::string key;
+  bool takes_value;
+  std::function<std::optional<std::string>(Settings&, const std::string&)> apply;  // error text
+};
+
+using Apply = std::function<std::optional<std::string>(Settings&, const std::string&)>;
+
+Apply intoInt(int Settings::*field, long long min, long long max) {
+  return [=](Settings& s, const std::string& v) -> std::optional<std::string> {
+    auto n = parseInteger(v, min, max);
+    if (!n) return "expects a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+    s.*field = static_cast<int>(*n);
+    return std::nullopt;
+  };
+}
+
+Apply intoBytes(std::size_t Limits::*field) {
+  return [=](Settings& s, const std::string& v) -> std::optional<std::string> {
+    auto n = parseByteSize(v);
+    if (!n || *n == 0) return "expects a size such as 65536, 64k, 1m or 1g";
+    s.limits.*field = *n;
+    return std::nullopt;
+  };
+}
+
+Apply intoDuration(std::chrono::milliseconds Limits::*field) {
+  return [=](Settings& s, const std::string& v) -> std::optional<std::string> {
+    auto d = parseDuration(v);
+    if (!d || d->count() <= 0) return "expects a duration such as 30, 30s, 500ms or 2m";
+    s.limits.*field = *d;
+    return std::nullopt;
+  };
+}
+
+const std::map<std::string, OptionSpec>& longOptions() {
+  static const std::map<std::string, OptionSpec> options = {
+      {"workers", {"workers", true, intoInt(&Settings::workers, 0, 1024)}},
+      {"threads", {"threads", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         // Puma's "min:max" form is accepted; Hyperion runs a fixed pool of max threads.
+         std::string max = v.substr(v.find(':') == std::string::npos ? 0 : v.find(':') + 1);
+         auto n = parseInteger(max, 1, 1024);
+         if (!n) return "expects a whole number from 1 to 1024 (or min:max)";
+         s.threads = static_cast<int>(*n);
+         return std::nullopt;
+       }}},
+      {"bind", {"bind", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         s.binds.push_back(v);
+         return std::nullopt;
+       }}},
+      {"port", {"port", true, intoInt(&Settings::port, 0, 65535)}},
+      {"host", {"host", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         s.host = v;
+         return std::nullopt;
+       }}},
+      {"environment", {"environment", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         s.environment = v;
+         return std::nullopt;
+       }}},
+      {"pidfile", {"pidfile", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         s.pidfile = v;
+         return std::nullopt;
+       }}},
+      {"preload", {"preload_app", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
+         s.preload = true;
+         return std::nullopt;
+       }}},
+      {"log-level", {"log_level", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+         if (!levels.count(v)) return "expects one of trace, debug, info, warn, error, critical, off";
+         s.log_level = v;
+         return std::nullopt;
+       }}},
+      {"log-format", {"log_format", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v == "text") s.log_format = LogFormat::Text;
+         else if (v == "json") s.log_format = LogFormat::Json;
+         else return "expects text or json";
+         return std::nullopt;
+       }}},
+      {"access-log", {"log_requests", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
+         s.log_requests = true;
+         return std::nullopt;
+       }}},
+      {"no-access-log", {"log_requests", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
+         s.log_requests = false;
+         return std::nullopt;
+       }}},
+      {"config", {"config", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         s.config_file = v;
+         return std::nullopt;
+       }}},
+      {"graceful-timeout", {"graceful_timeout", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto d = parseDuration(v);
+         if (!d) return "expects a duration such as 30, 30s or 500ms";
+         s.graceful_timeout = *d;
+         return std::nullopt;
+       }}},
+      {"tmp-dir", {"tmp_dir", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         s.tmp_dir = v;
+         return std::nullopt;
+       }}},
+      {"max-header-bytes", {"max_header_bytes", true, intoBytes(&Limits::max_header_bytes)}},
+      {"max-uri-bytes", {"max_uri_bytes", true, intoBytes(&Limits::max_uri_bytes)}},
+      {"max-body-bytes", {"max_body_bytes", true, intoBytes(&Limits::max_body_bytes)}},
+      {"body-memory-bytes", {"body_memory_bytes", true, intoBytes(&Limits::body_memory_bytes)}},
+      {"header-timeout", {"header_timeout", true, intoDuration(&Limits::header_timeout)}},
+      {"body-timeout", {"body_timeout", true, intoDuration(&Limits::body_timeout)}},
+      {"keepalive-timeout", {"keepalive_timeout", true, intoDuration(&Limits::keepalive_timeout)}},
+      {"write-timeout", {"write_timeout", true, intoDuration(&Limits::write_timeout)}},
+  };
+  return options;
+}
+
+const std::map<char, std::string>& shortOptions() {
+  static const std::map<char, std::string> options = {
+      {'w', "workers"}, {'t', "threads"}, {'b', "bind"},   {'p', "port"},
+      {'e', "environment"}, {'C', "config"}, {'P', "pidfile"},
+  };
+  return options;
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parseDuration(const std::string& text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+    ++digits;
+  if (digits == 0) return std::nullopt;
+  double number = 0;
+  try {
+    number = std::stod(text.substr(0, digits));
+  } catch (...) {
+    return std::nullopt;
+  }
+  const std::string unit = text.substr(digits);
+  double factor;
+  if (unit.empty() || unit == "s") factor = 1000;
+  else if (unit == "ms") factor = 1;
+  else if (unit == "m") factor = 60'000;
+  else return std::nullopt;
+  return std::chrono::milliseconds(static_cast<long long>(number * factor));
+}
+
+std::optional<std::size_t> parseByteSize(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  std::string digits = text;
+  std::size_t factor = 1;
+  switch (std::tolower(static_cast<unsigned char>(text.back()))) {
+    case 'k': factor = 1024; break;
+    case 'm': factor = 1024 * 1024; break;
+    case 'g': factor = 1024ull * 1024 * 1024; break;
+    default: break;
+  }
+  if (factor != 1) digits.pop_back();
+  auto n = parseInteger(digits, 0, (1LL << 50));
+  if (!n) return std::nullopt;
+  return static_cast<std::size_t>(*n) * factor;
+}
+
+std::vector<std::string> effectiveBinds(const Settings& settings) {
+  if (!settings.binds.empty()) return settings.binds;
+  return {"tcp://" + settings.host + ":" + std::to_string(settings.port)};
+}
+
+std::variant<CliRequest, CliError> parseCommandLine(int argc, const char* const* argv) {
+  CliRequest request;
+  bool rackup_seen = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string name;
+    std::optional<std::string> inline_value;
+    if (arg == "-h" || arg == "--help") {
+      request.show_help = true;
+      continue;
+    }
+    if (arg == "-v" || arg == "--version") {
+      request.show_version = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) == 0 && arg.size() > 2) {
+      name = arg.substr(2);
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        inline_value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
+    } else if (arg.size() >= 2 && arg[0] == '-' && arg[1] != '-') {
+      auto it = shortOptions().find(arg[1]);
+      if (it == shortOptions().end()) return CliError{"unknown option " + arg};
+      name = it->second;
+      if (arg.size() > 2) inline_value = arg.substr(2);
+    } else {
+      if (rackup_seen) return CliError{"more than one rackup given: " + arg};
+      request.settings.rackup = arg;
+      rackup_seen = true;
+      continue;
+    }
+    auto spec = longOptions().find(name);
+    if (spec == longOptions().end()) return CliError{"unknown option --" + name};
+    std::string value;
+    if (spec->second.takes_value) {
+      if (inline_value) value = *inline_value;
+      else if (i + 1 < argc) value = argv[++i];
+      else return CliError{"option --" + name + " needs a value"};
+    } else if (inline_value) {
+      return CliError{"option --" + name + " takes no value"};
+    }
+    if (auto error = spec->second.apply(request.settings, value)) return CliError{"--" + name + " " + *error};
+    request.explicit_keys.insert(spec->second.key);
+  }
+  return request;
+}
+
+std::optional<std::string> applyConfigSetting(Settings& settings, const std::string& key, const std::string& value) {
+  if (key == "rackup") {
+    settings.rackup = value;
+    return std::nullopt;
+  }
+  if (key == "preload_app" || key == "log_requests") {
+    if (value != "true" && value != "false") return "expects true or false";
+    (key == "preload_app" ? settings.preload : settings.log_requests) = value == "true";
+    return std::nullopt;
+  }
+  for (const auto& [flag, spec] : longOptions()) {
+    if (spec.key == key && spec.takes_value) return spec.apply(settings, value);
+  }
+  return "is not a known setting";
+}
+
+std::string usageText() {
+  return R"(Usage: hyperion [options] [rackup]     (rackup defaults to ./config.ru)
+
+Processes
+  -w, --workers N            worker processes; 0 = single process, no master (default 0)
+  -t, --threads N            Ruby threads per worker; Puma's min:max is accepted (default 5)
+      --preload              load the app in the master before forking workers
+      --graceful-timeout T   how long TERM waits for in-flight requests (default 30s)
+  -P, --pidfile PATH         write the master's pid here
+  -C, --config FILE          Ruby config file (default config/hyperion.rb if it exists)
+  -e, --environment ENV      sets RACK_ENV (default development)
+
+Listening
+  -b, --bind URI             tcp://HOST:PORT or unix:///PATH; repeatable
+  -p, --port PORT            port when no --bind is given (default 9292)
+      --host HOST            host when no --bind is given (default 127.0.0.1)
+
+HTTP limits (each answered without reaching Ruby)
+      --max-header-bytes N   header block size, else 431 (default 64k)
+      --max-uri-bytes N      request target length, else 414 (default 8k)
+      --max-body-bytes N     request body size, else 413 (default 1g)
+      --body-memory-bytes N  bodies above this are buffered in a temp file (default 1m)
+      --tmp-dir DIR          where those temp files live (default /tmp)
+      --header-timeout T     first byte to end of headers, else 408 (default 30s)
+      --body-timeout T       longest pause inside a body, else 408 (default 60s)
+      --keepalive-timeout T  idle keep-alive connections are closed after T (default 20s)
+      --write-timeout T      a client that reads nothing for T is dropped (default 60s)
+
+Logging
+      --log-level LEVEL      trace, debug, info, warn, error (default info)
+      --log-format FORMAT    text or json (default text)
+      --no-access-log        do not log one line per request (--access-log turns it on)
+
+  -v, --version              print the version
+  -h, --help                 print this help
+)";
+}
+
+}  // namespace hyperion::config

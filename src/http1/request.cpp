@@ -1,0 +1,50 @@
+#include "hyperion/http1/request.hpp"
+
+#include <cctype>
+
+namespace hyperion::http1 {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+static std::string_view originForm(std::string_view target) {
+  // Absolute-form (GET http://host/path) carries the path after the authority.
+  if (auto scheme = target.find("://"); scheme != std::string_view::npos && target[0] != '/') {
+    auto slash = target.find('/', scheme + 3);
+    if (slash == std::string_view::npos) {
+      auto q = target.find('?', scheme + 3);
+      return q == std::string_view::npos ? std::string_view("/") : target.substr(q);
+    }
+    return target.substr(slash);
+  }
+  return target;
+}
+
+std::string_view Request::path() const {
+  std::string_view origin = originForm(target);
+  auto cut = origin.find_first_of("?#");
+  return cut == std::string_view::npos ? origin : origin.substr(0, cut);
+}
+
+std::string_view Request::query() const {
+  std::string_view origin = originForm(target);
+  auto q = origin.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view rest = origin.substr(q + 1);
+  auto fragment = rest.find('#');
+  return fragment == std::string_view::npos ? rest : rest.substr(0, fragment);
+}
+
+const std::string* Request::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (equalsIgnoreCase(h.name, name)) return &h.value;
+  }
+  return nullptr;
+}
+
+}  // namespace hyperion::http1

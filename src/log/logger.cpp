@@ -1,0 +1,104 @@
+#include "hyperion/log/logger.hpp"
+
+#include <fmt/chrono.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <unistd.h>
+
+#include <memory>
+
+namespace hyperion::log {
+namespace {
+
+// %* in the JSON pattern: the message, escaped so each line stays valid JSON.
+class JsonMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string escaped;
+    appendJsonEscaped(escaped, std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(escaped.data(), escaped.data() + escaped.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+};
+
+bool g_json = false;  // written once at boot, before any thread starts
+
+}  // namespace
+
+void appendJsonEscaped(std::string& out, std::string_view text) {
+  static const char* hex = "0123456789abcdef";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+}
+
+void setupLogging(const config::Settings& settings, std::string_view role) {
+  // Re-run after fork: drop the parent's loggers, keep the one stderr sink type.
+  spdlog::drop_all();
+  // Two sinks: a pattern belongs to a sink. Both stderr sinks share spdlog's
+  // console mutex, so lines never interleave.
+  auto main = std::make_shared<spdlog::logger>("hyperion", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto access = std::make_shared<spdlog::logger>("access", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  g_json = settings.log_format == config::LogFormat::Json;
+  std::string role_text(role);
+  if (g_json) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","pid":%P,"role":")" + role_text + R"(","message":"%*"})");
+    main->set_formatter(std::move(formatter));
+  } else {
+    main->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [" + role_text + " %P] [%l] %v");
+  }
+  access->set_pattern("%v");
+  main->set_level(spdlog::level::from_str(settings.log_level));
+  access->set_level(settings.log_requests ? spdlog::level::info : spdlog::level::off);
+  // Errors must reach the terminal or journal at once; info lines are flushed
+  // by the stderr sink itself (unbuffered).
+  main->flush_on(spdlog::level::warn);
+  spdlog::register_logger(access);
+  spdlog::set_default_logger(main);
+}
+
+void logAccess(const AccessRecord& r) {
+  static thread_local std::shared_ptr<spdlog::logger> access;
+  if (!access) access = spdlog::get("access");
+  if (!access || !access->should_log(spdlog::level::info)) return;
+  std::string line;
+  line.reserve(160);
+  if (g_json) {
+    line += R"({"ts":")";
+    line += fmt::format("{:%Y-%m-%dT%H:%M:%S}", fmt::localtime(std::time(nullptr)));
+    line += R"(","message":"request","pid":)";
+    line += std::to_string(::getpid());
+    line += R"(,"remote_addr":")";
+    appendJsonEscaped(line, r.remote_addr);
+    line += R"(","method":")";
+    appendJsonEscaped(line, r.method);
+    line += R"(","path":")";
+    appendJsonEscaped(line, r.target);
+    line += R"(","protocol":")";
+    appendJsonEscaped(line, r.protocol);
+    line += fmt::format(R"(","status":{},"bytes":{},"duration_ms":{:.3f}}})", r.status, r.bytes, r.duration_ms);
+  } else {
+    line = fmt::format("{} - [{:%d/%b/%Y:%H:%M:%S %z}] \"{} {} {}\" {} {} {:.3f}ms", r.remote_addr,
+                       fmt::localtime(std::time(nullptr)), r.method, r.target, r.protocol, r.status, r.bytes,
+                       r.duration_ms);
+  }
+  access->info(line);
+}
+
+}  // namespace hyperion::log

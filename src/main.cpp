@@ -1,0 +1,89 @@
+// hyperion [options] [rackup]: parse flags, boot Ruby, read the config file,
+// bind, then either serve in this process (-w 0) or become the master.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "hyperion/config/cli.hpp"
+#include "hyperion/log/logger.hpp"
+#include "hyperion/net/listener.hpp"
+#include "hyperion/proc/master.hpp"
+#include "hyperion/proc/worker.hpp"
+#include "hyperion/rb/ruby_host.hpp"
+
+namespace {
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "hyperion: %s\n", message.c_str());
+  return 1;
+}
+
+int run(int argc, char** argv, void* stack_marker) {
+  using namespace hyperion;
+  auto parsed = config::parseCommandLine(argc, argv);
+  if (auto* error = std::get_if<config::CliError>(&parsed)) {
+    std::fprintf(stderr, "hyperion: %s\n\n%s", error->message.c_str(), config::usageText().c_str());
+    return 2;
+  }
+  auto& request = std::get<config::CliRequest>(parsed);
+  if (request.show_help) {
+    std::fputs(config::usageText().c_str(), stdout);
+    return 0;
+  }
+  if (request.show_version) {
+    std::printf("hyperion %s\n", HYPERION_VERSION);
+    return 0;
+  }
+
+  if (auto booted = rb::bootRuby(argc, argv, stack_marker); !booted) return fail(booted.error());
+  if (auto loaded = rb::applyConfigFile(request); !loaded) return fail(loaded.error());
+  config::Settings& settings = request.settings;
+  const bool single = settings.workers == 0;
+  log::setupLogging(settings, single ? "single" : "master");
+
+  // RACK_ENV: -e wins; otherwise an existing RACK_ENV is kept, as Puma does.
+  if (request.explicit_keys.count("environment") || !std::getenv("RACK_ENV"))
+    ::setenv("RACK_ENV", settings.environment.c_str(), 1);
+  else
+    settings.environment = std::getenv("RACK_ENV");
+
+  struct stat st{};
+  if (::stat(settings.rackup.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return fail("rackup file " + settings.rackup + " not found");
+
+  auto listeners = net::bindListeners(config::effectiveBinds(settings), single ? 1 : settings.workers);
+  if (!listeners) return fail(listeners.error());
+
+  spdlog::info("hyperion {} starting ({})", HYPERION_VERSION, rb::rubyDescription());
+  spdlog::info("mode: {}, {} Ruby thread(s) per worker, environment: {}, pid {}",
+               single ? "single process" : std::to_string(settings.workers) + " workers", settings.threads,
+               settings.environment, ::getpid());
+  std::vector<std::string> shown;
+  for (const auto& listener : listeners.value()) {
+    if (std::find(shown.begin(), shown.end(), listener.url()) != shown.end()) continue;
+    shown.push_back(listener.url());
+    spdlog::info("Listening on {}", listener.url());
+  }
+  if (settings.pidfile) {
+    std::ofstream(*settings.pidfile) << ::getpid() << "\n";
+  }
+
+  auto host = rb::makeRubyHost(settings);
+  if (single) {
+    if (settings.preload) spdlog::info("--preload has no effect without workers");
+    proc::runWorker(settings, std::move(listeners.value()), *host, proc::WorkerSpec{0, -1});
+  }
+  int status = proc::runMaster(settings, std::move(listeners.value()), *host);
+  host->exitProcess(status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The GC scans the stack from here down, so Ruby's stack base is this frame.
+  void* volatile stack_marker = nullptr;
+  return run(argc, argv, const_cast<void**>(&stack_marker));
+}

@@ -1,0 +1,156 @@
+#include "hyperion/net/listener.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace hyperion::net {
+namespace {
+
+constexpr int kBacklog = 1024;
+
+std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+Result<UniqueFd> bindTcp(BindAddress& address, bool reuseport) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  std::string port = std::to_string(address.port);
+  const char* host = address.host.empty() || address.host == "*" ? nullptr : address.host.c_str();
+  if (int rc = ::getaddrinfo(host, port.c_str(), &hints, &found); rc != 0)
+    return Error{"cannot resolve " + address.host + ": " + gai_strerror(rc)};
+  std::string last_error = "no address for " + address.host;
+  for (addrinfo* ai = found; ai; ai = ai->ai_next) {
+    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
+    if (!fd) {
+      last_error = errnoText("socket");
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuseport) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (ai->ai_family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd.get(), kBacklog) != 0) {
+      last_error = errnoText("bind " + address.host + ":" + port);
+      continue;
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+    address.port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                     : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    ::freeaddrinfo(found);
+    return fd;
+  }
+  ::freeaddrinfo(found);
+  return Error{last_error};
+}
+
+Result<UniqueFd> bindUnix(const BindAddress& address) {
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  if (address.path.size() >= sizeof sun.sun_path) return Error{"unix socket path too long: " + address.path};
+  std::memcpy(sun.sun_path, address.path.c_str(), address.path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return Error{errnoText("socket")};
+  struct stat st{};
+  if (::lstat(address.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    // A stale socket file from a crashed server is replaced; a live one is not.
+    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0)
+      return Error{"another server is listening on " + address.path};
+    ::unlink(address.path.c_str());
+  }
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0 || ::listen(fd.get(), kBacklog) != 0)
+    return Error{errnoText("bind unix://" + address.path)};
+  return fd;
+}
+
+}  // namespace
+
+Result<BindAddress> parseBindUri(const std::string& uri) {
+  BindAddress address;
+  if (uri.rfind("unix://", 0) == 0) {
+    address.kind = BindAddress::Kind::Unix;
+    address.path = uri.substr(7);
+    if (address.path.empty()) return Error{"bind " + uri + ": empty socket path"};
+    return address;
+  }
+  std::string rest = uri;
+  if (rest.rfind("tcp://", 0) == 0) rest = rest.substr(6);
+  else if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+  else if (rest.find("://") != std::string::npos) return Error{"bind " + uri + ": only tcp:// and unix:// are supported"};
+  if (auto slash = rest.find('/'); slash != std::string::npos) rest = rest.substr(0, slash);
+  if (auto query = rest.find('?'); query != std::string::npos) rest = rest.substr(0, query);
+  std::size_t colon;
+  if (!rest.empty() && rest[0] == '[') {
+    auto close = rest.find(']');
+    if (close == std::string::npos) return Error{"bind " + uri + ": unterminated [ipv6]"};
+    address.host = rest.substr(1, close - 1);
+    colon = rest.find(':', close);
+  } else {
+    colon = rest.rfind(':');
+    address.host = rest.substr(0, colon);
+  }
+  if (colon == std::string::npos) return Error{"bind " + uri + ": missing :port"};
+  try {
+    std::size_t used = 0;
+    address.port = std::stoi(rest.substr(colon + 1), &used);
+    if (used != rest.size() - colon - 1 || address.port < 0 || address.port > 65535) throw std::out_of_range("port");
+  } catch (...) {
+    return Error{"bind " + uri + ": bad port"};
+  }
+  if (address.host.empty()) address.host = "0.0.0.0";
+  return address;
+}
+
+std::string Listener::url() const {
+  if (address.kind == BindAddress::Kind::Unix) return "unix://" + address.path;
+  bool v6 = address.host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+}
+
+Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris, int slots) {
+  std::vector<Listener> listeners;
+  for (const auto& uri : uris) {
+    auto parsed = parseBindUri(uri);
+    if (!parsed) return Error{parsed.error()};
+    BindAddress address = parsed.value();
+    if (address.kind == BindAddress::Kind::Unix) {
+      auto fd = bindUnix(address);
+      if (!fd) return Error{fd.error()};
+      listeners.push_back(Listener{std::move(fd.value()), address, -1});
+      continue;
+    }
+    int copies = slots < 1 ? 1 : slots;
+    for (int slot = 0; slot < copies; ++slot) {
+      // The first bind resolves an ephemeral port; the others join that port.
+      auto fd = bindTcp(address, copies > 1);
+      if (!fd) return Error{fd.error()};
+      listeners.push_back(Listener{std::move(fd.value()), address, copies > 1 ? slot : -1});
+    }
+  }
+  return listeners;
+}
+
+std::vector<Listener> listenersForSlot(std::vector<Listener>& all, int slot) {
+  std::vector<Listener> mine;
+  for (auto& listener : all) {
+    if (listener.slot == -1 || listener.slot == slot) mine.push_back(std::move(listener));
+  }
+  all.clear();  // the rest close here
+  return mine;
+}
+
+}  // namespace hyperion::net

@@ -1,0 +1,84 @@
+#include "hyperion/proc/worker.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "hyperion/log/logger.hpp"
+#include "hyperion/proc/signals.hpp"
+#include "hyperion/server/dispatch_queue.hpp"
+#include "hyperion/server/http_server.hpp"
+
+namespace hyperion::proc {
+namespace {
+
+enum class StopKind { None, Graceful, Immediate };
+
+StopKind waitForStopSignal(SignalPipe& signals, AppHost& host) {
+  for (;;) {
+    // Short polls so the GVL is taken back now and then: Ruby can deliver
+    // its own interrupts to the main thread between them.
+    host.withoutGvl([&] {
+      pollfd pfd{signals.readFd(), POLLIN, 0};
+      ::poll(&pfd, 1, 500);
+    });
+    for (int signal : signals.drain()) {
+      if (signal == SIGTERM || signal == SIGINT) return StopKind::Graceful;
+      if (signal == SIGQUIT) return StopKind::Immediate;
+      spdlog::info("ignoring SIG{} in worker", signalName(signal));
+    }
+  }
+}
+
+}  // namespace
+
+void runWorker(const config::Settings& settings, std::vector<net::Listener> listeners, AppHost& host,
+               const WorkerSpec& spec) {
+  SignalPipe signals({SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU});
+  if (!host.appLoaded()) {
+    auto loaded = host.loadApp();
+    if (!loaded) {
+      spdlog::critical("cannot load {}: {}", settings.rackup, loaded.error());
+      host.exitProcess(kBootFailureStatus);
+    }
+  }
+  host.runHook(Hook::OnWorkerBoot, spec.index);
+
+  server::DispatchQueue queue;
+  server::HttpServer server(settings, std::move(listeners), queue);
+  // The loop thread must never run a signal handler meant for Ruby or us.
+  sigset_t old_mask;
+  sigset_t all;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old_mask);
+  std::thread loop([&server] { server.run(); });
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  host.startRubyThreads(settings.threads, queue, server);
+  spdlog::info("worker {} ready: {} Ruby threads", spec.index, settings.threads);
+  if (spec.ready_fd >= 0) {
+    auto byte = static_cast<unsigned char>(spec.index & 0xff);
+    [[maybe_unused]] ssize_t n = ::write(spec.ready_fd, &byte, 1);
+    ::close(spec.ready_fd);
+  }
+
+  StopKind stop = waitForStopSignal(signals, host);
+  bool drained = false;
+  if (stop == StopKind::Graceful) {
+    spdlog::info("worker {} stopping: finishing in-flight requests (up to {} ms)", spec.index,
+                 settings.graceful_timeout.count());
+    server.beginShutdown();
+    host.withoutGvl([&] { drained = server.waitStopped(settings.graceful_timeout); });
+    if (!drained) spdlog::warn("worker {}: graceful timeout passed with requests still running", spec.index);
+  }
+  queue.close();
+  host.stopRubyThreads(drained ? settings.graceful_timeout : std::chrono::milliseconds(0));
+  host.runHook(Hook::OnWorkerShutdown, spec.index);
+  if (drained) loop.join();
+  else loop.detach();  // the process ends below; the loop dies with it
+  spdlog::info("worker {} exiting", spec.index);
+  host.exitProcess(0);
+}
+
+}  // namespace hyperion::proc

@@ -1,0 +1,199 @@
+// Building the Rack env for one request (Rack 2 and Rack 3 SPEC).
+#include <cctype>
+#include <cstring>
+#include <string_view>
+
+#include "runtime.hpp"
+
+namespace hyperion::rb {
+namespace {
+
+VALUE frozen(const char* text) {
+  VALUE str = rb_enc_interned_str(text, static_cast<long>(std::strlen(text)), rb_usascii_encoding());
+  return str;
+}
+
+VALUE methodValue(const EnvKeys& k, std::string_view method) {
+  if (method == "GET") return k.method_get;
+  if (method == "POST") return k.method_post;
+  if (method == "HEAD") return k.method_head;
+  if (method == "PUT") return k.method_put;
+  if (method == "DELETE") return k.method_delete;
+  if (method == "PATCH") return k.method_patch;
+  if (method == "OPTIONS") return k.method_options;
+  return rb_enc_interned_str(method.data(), static_cast<long>(method.size()), rb_usascii_encoding());
+}
+
+// "Content-Type" -> CONTENT_TYPE, "X-Foo" -> HTTP_X_FOO, as an interned key
+// (no allocation once a name has been seen). Names with '_' are dropped, as
+// nginx does: "X_Foo" would otherwise be indistinguishable from "X-Foo".
+VALUE headerKey(const EnvKeys& k, std::string_view name) {
+  char buffer[256];
+  if (name.size() + 5 > sizeof buffer) return Qnil;
+  std::size_t length = 0;
+  const bool bare = (name.size() == 12 && strncasecmp(name.data(), "content-type", 12) == 0) ||
+                    (name.size() == 14 && strncasecmp(name.data(), "content-length", 14) == 0);
+  if (bare) return name.size() == 12 ? k.content_type : k.content_length;
+  memcpy(buffer, "HTTP_", 5);
+  length = 5;
+  for (char c : name) {
+    if (c == '_') return Qnil;
+    buffer[length++] = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return rb_enc_interned_str(buffer, static_cast<long>(length), rb_usascii_encoding());
+}
+
+void setServerNameAndPort(ThreadState& ts, VALUE env) {
+  const EnvKeys& k = ts.rt->keys;
+  const http1::Request& request = ts.exchange->request();
+  const std::string* host = request.header("host");
+  std::string_view name;
+  std::string_view port;
+  if (host && !host->empty()) {
+    std::string_view h = *host;
+    if (h.front() == '[') {  // [v6]:port
+      auto close = h.find(']');
+      name = h.substr(0, close == std::string_view::npos ? h.size() : close + 1);
+      if (close != std::string_view::npos && close + 1 < h.size() && h[close + 1] == ':') port = h.substr(close + 2);
+    } else if (auto colon = h.rfind(':'); colon != std::string_view::npos) {
+      name = h.substr(0, colon);
+      port = h.substr(colon + 1);
+    } else {
+      name = h;
+    }
+  }
+  rb_hash_aset(env, k.server_name, name.empty() ? k.localhost : rb_str_new(name.data(), static_cast<long>(name.size())));
+  if (!port.empty()) {
+    rb_hash_aset(env, k.server_port, rb_str_new(port.data(), static_cast<long>(port.size())));
+  } else if (host || ts.exchange->peer().local_port == 0) {
+    rb_hash_aset(env, k.server_port, k.port_80);
+  } else {
+    rb_hash_aset(env, k.server_port, rb_str_new_cstr(std::to_string(ts.exchange->peer().local_port).c_str()));
+  }
+}
+
+VALUE buildInput(ThreadState& ts) {
+  static ID id_new = rb_intern("new");
+  static ID id_for_fd = rb_intern("for_fd");
+  const http1::RequestBody& body = ts.exchange->request().body;
+  if (body.inFile()) {
+    // The body is in an unlinked temp file: hand Ruby its own descriptor.
+    int fd = ::dup(body.file.get());
+    if (fd < 0) rb_sys_fail("dup request body");
+    ts.input = rb_funcall(rb_cIO, id_for_fd, 2, INT2NUM(fd), rb_str_new_cstr("rb"));
+    return ts.input;
+  }
+  VALUE string_io = rb_const_get(rb_cObject, rb_intern("StringIO"));
+  if (body.memory.empty()) return rb_funcall(string_io, id_new, 1, ts.rt->keys.empty_binary);
+  return rb_funcall(string_io, id_new, 1, rb_str_new(body.memory.data(), static_cast<long>(body.memory.size())));
+}
+
+}  // namespace
+
+void initEnvKeys(RubyRuntime& rt) {
+  EnvKeys& k = rt.keys;
+  k.request_method = frozen("REQUEST_METHOD");
+  k.script_name = frozen("SCRIPT_NAME");
+  k.path_info = frozen("PATH_INFO");
+  k.query_string = frozen("QUERY_STRING");
+  k.server_name = frozen("SERVER_NAME");
+  k.server_port = frozen("SERVER_PORT");
+  k.server_protocol = frozen("SERVER_PROTOCOL");
+  k.request_uri = frozen("REQUEST_URI");
+  k.remote_addr = frozen("REMOTE_ADDR");
+  k.content_type = frozen("CONTENT_TYPE");
+  k.content_length = frozen("CONTENT_LENGTH");
+  k.server_software = frozen("SERVER_SOFTWARE");
+  k.rack_input = frozen("rack.input");
+  k.rack_errors = frozen("rack.errors");
+  k.rack_hijack_p = frozen("rack.hijack?");
+  k.rack_hijack = frozen("rack.hijack");
+  k.rack_hijack_io = frozen("rack.hijack_io");
+  k.rack_url_scheme = frozen("rack.url_scheme");
+  k.rack_multithread = frozen("rack.multithread");
+  k.rack_multiprocess = frozen("rack.multiprocess");
+  k.rack_run_once = frozen("rack.run_once");
+  k.rack_version = frozen("rack.version");
+  k.rack_response_finished = frozen("rack.response_finished");
+  k.hijack_buffered = frozen("hyperion.hijack_buffered");
+  k.http_1_1 = frozen("HTTP/1.1");
+  k.http_1_0 = frozen("HTTP/1.0");
+  k.empty = frozen("");
+  k.empty_binary = rb_obj_freeze(rb_str_new("", 0));
+  k.localhost = frozen("localhost");
+  k.method_get = frozen("GET");
+  k.method_post = frozen("POST");
+  k.method_head = frozen("HEAD");
+  k.method_put = frozen("PUT");
+  k.method_delete = frozen("DELETE");
+  k.method_patch = frozen("PATCH");
+  k.method_options = frozen("OPTIONS");
+  k.port_80 = frozen("80");
+  const VALUE all[] = {k.request_method, k.script_name, k.path_info, k.query_string, k.server_name, k.server_port,
+                       k.server_protocol, k.request_uri, k.remote_addr, k.content_type, k.content_length,
+                       k.server_software, k.rack_input, k.rack_errors, k.rack_hijack_p, k.rack_hijack,
+                       k.rack_hijack_io, k.rack_url_scheme, k.rack_multithread, k.rack_multiprocess, k.rack_run_once,
+                       k.rack_version, k.rack_response_finished, k.hijack_buffered, k.http_1_1, k.http_1_0, k.empty,
+                       k.empty_binary, k.localhost, k.method_get, k.method_post, k.method_head, k.method_put,
+                       k.method_delete, k.method_patch, k.method_options, k.port_80};
+  for (VALUE v : all) rb_ary_push(rt.keep, v);
+
+  // The constant part of every env; each request starts from a copy.
+  VALUE t = rb_hash_new();
+  rb_hash_aset(t, k.script_name, k.empty);
+  rb_hash_aset(t, k.rack_url_scheme, frozen("http"));
+  rb_hash_aset(t, k.rack_multithread, rt.settings->threads > 1 ? Qtrue : Qfalse);
+  rb_hash_aset(t, k.rack_multiprocess, rt.settings->workers > 1 ? Qtrue : Qfalse);
+  rb_hash_aset(t, k.rack_run_once, Qfalse);
+  rb_hash_aset(t, k.rack_hijack_p, Qtrue);
+  rb_hash_aset(t, k.server_software, frozen("hyperion/" HYPERION_VERSION));
+  VALUE errors = rb_class_new_instance(0, nullptr, rb_const_get(hyperionModule(), rb_intern("ErrorLog")));
+  rb_hash_aset(t, k.rack_errors, errors);
+  if (!rt.rack3) {
+    VALUE version = rb_ary_new_from_args(2, INT2FIX(1), INT2FIX(3));
+    rb_hash_aset(t, k.rack_version, rb_obj_freeze(version));
+  }
+  rt.env_template = t;
+  rb_ary_push(rt.keep, t);
+}
+
+VALUE buildEnv(ThreadState& ts) {
+  const EnvKeys& k = ts.rt->keys;
+  const http1::Request& request = ts.exchange->request();
+  VALUE env = rb_hash_dup(ts.rt->env_template);
+  ts.env = env;
+  rb_hash_aset(env, k.request_method, methodValue(k, request.method));
+  std::string_view path = request.path();
+  std::string_view query = request.query();
+  rb_hash_aset(env, k.path_info, rb_str_new(path.data(), static_cast<long>(path.size())));
+  rb_hash_aset(env, k.query_string, query.empty() ? rb_str_new("", 0) : rb_str_new(query.data(), static_cast<long>(query.size())));
+  rb_hash_aset(env, k.request_uri, rb_str_new(request.target.data(), static_cast<long>(request.target.size())));
+  rb_hash_aset(env, k.server_protocol, request.version_minor >= 1 ? k.http_1_1 : k.http_1_0);
+  const std::string& remote = ts.exchange->peer().remote_addr;
+  rb_hash_aset(env, k.remote_addr, rb_str_new(remote.data(), static_cast<long>(remote.size())));
+  setServerNameAndPort(ts, env);
+
+  for (const http1::Header& header : request.headers) {
+    VALUE key = headerKey(k, header.name);
+    if (NIL_P(key)) continue;
+    VALUE existing = rb_hash_lookup2(env, key, Qundef);
+    if (existing != Qundef) {
+      // Repeated headers are one comma-separated value (cookies use "; ").
+      VALUE joined = rb_str_dup(existing);
+      const bool cookie = header.name.size() == 6 && strncasecmp(header.name.data(), "cookie", 6) == 0;
+      rb_str_cat(joined, cookie ? "; " : ", ", 2);
+      rb_str_cat(joined, header.value.data(), static_cast<long>(header.value.size()));
+      rb_hash_aset(env, key, joined);
+    } else {
+      rb_hash_aset(env, key, rb_str_new(header.value.data(), static_cast<long>(header.value.size())));
+    }
+  }
+
+  rb_hash_aset(env, k.rack_input, buildInput(ts));
+  ts.hijack_object = newHijackObject(ts);
+  rb_hash_aset(env, k.rack_hijack, ts.hijack_object);
+  if (ts.rt->rack3) rb_hash_aset(env, k.rack_response_finished, rb_ary_new());
+  return env;
+}
+
+}  // namespace hyperion::rb

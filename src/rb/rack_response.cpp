@@ -1,0 +1,263 @@
+// One request through the Rack app: call it, turn its answer into bytes for
+// the loop, close the body. Ruby is entered only inside protect(); the C++
+// planning between those calls never runs with a Ruby frame above it.
+#include "hyperion/log/logger.hpp"
+#include "hyperion/server/http_server.hpp"
+#include "runtime.hpp"
+
+namespace hyperion::rb {
+namespace {
+
+ID id(const char* name) { return rb_intern(name); }
+
+// Rack 2 joins repeated headers with "\n"; Rack 3 uses an Array. Either way
+// each value becomes its own header line.
+void addHeaderValues(ThreadState& ts, VALUE name, VALUE value) {
+  const char* n = RSTRING_PTR(name);
+  const long n_len = RSTRING_LEN(name);
+  if (!http1::isValidHeaderName({n, static_cast<std::size_t>(n_len)}))
+    rb_raise(rb_eArgError, "invalid response header name %" PRIsVALUE, rb_inspect(name));
+  if (n_len > 5 && strncasecmp(n, "rack.", 5) == 0) return;  // Rack-internal, never sent
+  const char* v = RSTRING_PTR(value);
+  const long v_len = RSTRING_LEN(value);
+  long start = 0;
+  for (long i = 0; i <= v_len; ++i) {
+    if (i == v_len || v[i] == '\n') {
+      std::string_view piece(v + start, static_cast<std::size_t>(i - start));
+      if (!http1::isValidHeaderValue(piece))
+        rb_raise(rb_eArgError, "invalid value for response header %" PRIsVALUE, rb_inspect(name));
+      ts.headers.push_back(http1::Header{std::string(n, static_cast<std::size_t>(n_len)), std::string(piece)});
+      start = i + 1;
+    }
+  }
+}
+
+int collectHeader(VALUE name, VALUE value, VALUE arg) {
+  auto& ts = *reinterpret_cast<ThreadState*>(arg);
+  name = rb_obj_as_string(name);
+  if (RB_TYPE_P(value, T_ARRAY)) {
+    for (long i = 0; i < RARRAY_LEN(value); ++i) {
+      VALUE item = rb_obj_as_string(RARRAY_AREF(value, i));
+      addHeaderValues(ts, name, item);
+    }
+  } else {
+    addHeaderValues(ts, name, rb_obj_as_string(value));
+  }
+  return ST_CONTINUE;
+}
+
+VALUE collectHeaderPair(RB_BLOCK_CALL_FUNC_ARGLIST(pair, arg)) {
+  VALUE ary = rb_check_array_type(pair);
+  if (NIL_P(ary) || RARRAY_LEN(ary) != 2) rb_raise(rb_eTypeError, "response headers must be name/value pairs");
+  collectHeader(RARRAY_AREF(ary, 0), RARRAY_AREF(ary, 1), arg);
+  return Qnil;
+}
+
+void callApp(ThreadState& ts) {
+  buildEnv(ts);
+  VALUE response = rb_funcall(ts.rt->app, id("call"), 1, ts.env);
+  ts.response = response;
+  if (ts.hijacked) return;
+  VALUE ary = rb_check_array_type(response);
+  if (NIL_P(ary) || RARRAY_LEN(ary) != 3)
+    rb_raise(rb_eTypeError, "app returned %" PRIsVALUE " instead of [status, headers, body]", rb_inspect(response));
+  ts.response = ary;
+  ts.body = RARRAY_AREF(ary, 2);
+  ts.status = NUM2INT(rb_to_int(RARRAY_AREF(ary, 0)));
+  if (ts.status < 100 || ts.status > 999) rb_raise(rb_eArgError, "invalid response status %d", ts.status);
+  ts.headers_value = RARRAY_AREF(ary, 1);
+  if (RB_TYPE_P(ts.headers_value, T_HASH)) {
+    rb_hash_foreach(ts.headers_value, collectHeader, reinterpret_cast<VALUE>(&ts));
+  } else if (rb_respond_to(ts.headers_value, id("each"))) {
+    rb_block_call(ts.headers_value, id("each"), 0, nullptr, collectHeaderPair, reinterpret_cast<VALUE>(&ts));
+  } else {
+    rb_raise(rb_eTypeError, "response headers must be a Hash");
+  }
+  // Classify the body: an Array (or to_ary) is sent whole with a length;
+  // `each` streams; Rack 3 `call(stream)` gets a stream.
+  if (RB_TYPE_P(ts.body, T_ARRAY)) {
+    ts.body_kind = BodyKind::Array;
+    ts.array_body = ts.body;
+  } else if (rb_respond_to(ts.body, id("to_ary"))) {
+    ts.body_kind = BodyKind::Array;
+    ts.array_body = rb_check_array_type(rb_funcall(ts.body, id("to_ary"), 0));
+    if (NIL_P(ts.array_body)) rb_raise(rb_eTypeError, "body#to_ary did not return an Array");
+  } else if (rb_respond_to(ts.body, id("each"))) {
+    ts.body_kind = BodyKind::Each;
+  } else if (rb_respond_to(ts.body, id("call"))) {
+    ts.body_kind = BodyKind::Call;
+  } else {
+    rb_raise(rb_eTypeError, "response body must respond to each or call");
+  }
+  if (ts.body_kind == BodyKind::Array) {
+    for (long i = 0; i < RARRAY_LEN(ts.array_body); ++i) {
+      VALUE part = RARRAY_AREF(ts.array_body, i);
+      if (!RB_TYPE_P(part, T_STRING)) rb_raise(rb_eTypeError, "body parts must be Strings");
+    }
+  }
+}
+
+std::size_t arrayBodyLength(VALUE ary) {
+  std::size_t total = 0;
+  for (long i = 0; i < RARRAY_LEN(ary); ++i) total += static_cast<std::size_t>(RSTRING_LEN(RARRAY_AREF(ary, i)));
+  return total;
+}
+
+void appendArrayBody(ThreadState& ts) {
+  for (long i = 0; i < RARRAY_LEN(ts.array_body); ++i) {
+    VALUE part = RARRAY_AREF(ts.array_body, i);
+    ts.out.append(RSTRING_PTR(part), static_cast<std::size_t>(RSTRING_LEN(part)));
+  }
+}
+
+VALUE onBodyChunk(RB_BLOCK_CALL_FUNC_ARGLIST(chunk, arg)) {
+  auto& ts = *reinterpret_cast<ThreadState*>(arg);
+  VALUE str = rb_obj_as_string(chunk);
+  if (!streamWrite(ts, RSTRING_PTR(str), static_cast<std::size_t>(RSTRING_LEN(str)))) {
+    // The client went away: stop iterating (a `break` out of each).
+    rb_iter_break();
+  }
+  return Qnil;
+}
+
+void iterateBody(ThreadState& ts) {
+  rb_block_call(ts.body, id("each"), 0, nullptr, onBodyChunk, reinterpret_cast<VALUE>(&ts));
+}
+
+void callStreamingBody(ThreadState& ts) {
+  ts.stream_object = newStreamObject(ts);
+  rb_funcall(ts.body, id("call"), 1, ts.stream_object);
+}
+
+void closeBody(ThreadState& ts) {
+  if (!NIL_P(ts.body) && rb_respond_to(ts.body, id("close"))) rb_funcall(ts.body, id("close"), 0);
+}
+
+void closeInput(ThreadState& ts) {
+  if (!NIL_P(ts.input)) rb_funcall(ts.input, id("close"), 0);
+}
+
+void runResponseFinished(ThreadState& ts) {
+  if (!ts.rt->rack3 || NIL_P(ts.env)) return;
+  VALUE callbacks = rb_hash_lookup(ts.env, ts.rt->keys.rack_response_finished);
+  if (!RB_TYPE_P(callbacks, T_ARRAY)) return;
+  for (long i = RARRAY_LEN(callbacks) - 1; i >= 0; --i) {
+    VALUE args[4] = {ts.env, INT2NUM(ts.status), ts.headers_value, ts.error};
+    rb_funcallv(RARRAY_AREF(callbacks, i), id("call"), 4, args);
+  }
+}
+
+// Logs an app error; re-raising kills/throws is left to the caller.
+void logAppError(ThreadState& ts, const char* phase) {
+  const http1::Request& r = ts.exchange->request();
+  spdlog::error("app error {} {} {}: {}", phase, r.method, r.target, describeException(ts.error));
+}
+
+// Runs one protected step; on failure records the error. Returns the jump
+// state only for non-exceptions (kill/throw), which must be re-raised.
+template <typename Fn>
+int step(ThreadState& ts, const char* phase, Fn fn, bool& failed) {
+  auto call = [&] { fn(ts); };
+  int state = protect(call);
+  if (state == 0) return 0;
+  VALUE error = takeError();
+  failed = true;
+  if (!isException(error)) return state;
+  ts.error = error;
+  logAppError(ts, phase);
+  return 0;
+}
+
+void sendErrorResponse(ThreadState& ts, int status) {
+  const http1::Request& r = ts.exchange->request();
+  std::string body = std::string(http1::reasonPhrase(status)) + "\n";
+  ts.exchange->send(http1::buildSimpleResponse(status, r.isHead() ? "" : body, false, r.version_minor));
+  ts.status = status;
+  ts.keep_alive_after = false;
+}
+
+}  // namespace
+
+void ThreadState::resetRequest() {
+  if (!NIL_P(hijack_object)) detachNativeObject(hijack_object);
+  if (!NIL_P(stream_object)) detachNativeObject(stream_object);
+  exchange.reset();
+  env = response = headers_value = body = array_body = Qnil;
+  hijack_object = stream_object = input = hijack_io = error = Qnil;
+  status = 200;
+  headers.clear();
+  plan = http1::ResponsePlan{};
+  out.clear();
+  body_bytes = 0;
+  head_sent = hijacked = broken = false;
+  keep_alive_after = true;
+  hijack_leftover.clear();
+}
+
+int handleExchange(ThreadState& ts) {
+  server::Exchange& ex = *ts.exchange;
+  const http1::Request& request = ex.request();
+  bool failed = false;
+  int jump = step(ts, "in call", callApp, failed);
+
+  if (ts.hijacked) {
+    // Full hijack: the socket is the app's now; nothing more is written.
+    ts.keep_alive_after = false;
+  } else if (failed) {
+    if (jump == 0) sendErrorResponse(ts, 500);
+  } else {
+    http1::ResponseInput input;
+    input.status = ts.status;
+    input.headers = std::move(ts.headers);
+    input.request_is_head = request.isHead();
+    input.request_version_minor = request.version_minor;
+    input.request_keep_alive = request.keep_alive;
+    input.server_draining = ts.rt->server && ts.rt->server->draining();
+    if (ts.body_kind == BodyKind::Array) input.body_length = arrayBodyLength(ts.array_body);
+    ts.plan = http1::planResponse(input);
+    ts.headers = std::move(input.headers);
+    ts.keep_alive_after = ts.plan.keep_alive;
+
+    if (ts.body_kind == BodyKind::Array) {
+      ts.out = std::move(ts.plan.head);
+      if (ts.plan.framing != http1::BodyFraming::None) {
+        appendArrayBody(ts);  // no Ruby calls: plain byte copies
+        ts.body_bytes = *input.body_length;
+      }
+      ts.head_sent = true;
+      ex.send(std::move(ts.out));
+    } else if (ts.plan.framing == http1::BodyFraming::None) {
+      ex.send(std::move(ts.plan.head));
+      ts.head_sent = true;
+    } else {
+      if (ts.body_kind == BodyKind::Call) {
+        // A streaming body talks to the client as it goes: headers first.
+        ex.send(std::move(ts.plan.head));
+        ts.head_sent = true;
+      }
+      bool body_failed = false;
+      jump = step(ts, "in body", ts.body_kind == BodyKind::Each ? iterateBody : callStreamingBody, body_failed);
+      if (body_failed && !ts.head_sent && jump == 0) {
+        sendErrorResponse(ts, 500);
+      } else if (!ts.head_sent) {
+        ex.send(std::move(ts.plan.head));  // an empty each: headers only
+        ts.head_sent = true;
+      }
+      if (body_failed) ts.broken = true;
+      if (!ts.broken && ts.plan.framing == http1::BodyFraming::Chunked) ex.send(std::string(http1::kLastChunk));
+      if (ts.plan.framing == http1::BodyFraming::ContentLength && ts.body_bytes < ts.plan.content_length)
+        ts.broken = true;  // the app promised more than it sent
+    }
+  }
+
+  bool ignored = false;
+  int close_jump = step(ts, "in body.close", closeBody, ignored);
+  if (jump == 0) jump = close_jump;
+  step(ts, "closing rack.input", closeInput, ignored);
+  const bool keep_alive = ts.keep_alive_after && !ts.broken && !ex.clientGone();
+  ex.finish(keep_alive, ts.hijacked ? 0 : ts.status, ts.body_bytes);
+  if (jump == 0) jump = step(ts, "in rack.response_finished", runResponseFinished, ignored);
+  return jump;
+}
+
+}  // namespace hyperion::rb

@@ -1,0 +1,83 @@
+// Writing responses and closing: the outbound half of a connection.
+#include <sys/epoll.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
+#include "hyperion/log/logger.hpp"
+#include "hyperion/server/http_server.hpp"
+
+namespace hyperion::server {
+namespace {
+constexpr int kMaxIov = 64;
+}
+
+void HttpServer::queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner) {
+  if (bytes.empty()) return;
+  if (conn.output.empty()) conn.last_write = now_;  // the write-timeout clock starts now
+  conn.output.push_back(OutputChunk{std::move(bytes), std::move(owner)});
+}
+
+void HttpServer::flush(Connection& conn) {
+  while (!conn.output.empty() && !conn.broken) {
+    iovec iov[kMaxIov];
+    int count = 0;
+    std::size_t offset = conn.output_offset;
+    for (auto it = conn.output.begin(); it != conn.output.end() && count < kMaxIov; ++it) {
+      iov[count].iov_base = it->bytes.data() + offset;
+      iov[count].iov_len = it->bytes.size() - offset;
+      offset = 0;
+      ++count;
+    }
+    ssize_t n = conn.transport->writev(iov, count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // EPOLLOUT will call us again
+      markBroken(conn);
+      return;
+    }
+    conn.last_write = now_;
+    auto written = static_cast<std::size_t>(n);
+    while (written > 0) {
+      OutputChunk& front = conn.output.front();
+      const std::size_t left = front.bytes.size() - conn.output_offset;
+      const std::size_t take = written < left ? written : left;
+      if (front.owner) front.owner->onBytesWritten(take);
+      written -= take;
+      conn.output_offset += take;
+      if (conn.output_offset == front.bytes.size()) {
+        conn.output.pop_front();
+        conn.output_offset = 0;
+      }
+    }
+  }
+  if (conn.output.empty() && !conn.in_flight && (conn.close_after_flush || conn.peer_closed)) closeWhenDone(conn);
+}
+
+void HttpServer::markBroken(Connection& conn) {
+  if (conn.broken) return;
+  conn.broken = true;
+  for (auto& chunk : conn.output) {
+    if (chunk.owner) chunk.owner->onBytesWritten(chunk.bytes.size() - conn.output_offset);
+    conn.output_offset = 0;
+  }
+  conn.output.clear();
+  if (conn.in_flight) {
+    // The Ruby thread still holds this exchange: keep the fd (so its number
+    // cannot be reused under it) until the exchange finishes.
+    conn.in_flight->onClientGone();
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, conn.fd.get(), nullptr);
+    return;
+  }
+  doomed_.push_back(conn.id);
+}
+
+void HttpServer::closeWhenDone(Connection& conn) {
+  conn.close_after_flush = true;
+  if (conn.in_flight) return;
+  if (conn.output.empty() || conn.broken) {
+    doomed_.push_back(conn.id);
+  }
+}
+
+}  // namespace hyperion::server

@@ -1,0 +1,74 @@
+#include "hyperion/server/exchange.hpp"
+
+#include "hyperion/server/loop_mailbox.hpp"
+
+namespace hyperion::server {
+
+Exchange::Exchange(std::uint64_t connection_id, http1::Request request, PeerInfo peer,
+                   std::shared_ptr<LoopMailbox> mailbox)
+    : connection_id_(connection_id),
+      request_(std::move(request)),
+      peer_(std::move(peer)),
+      mailbox_(std::move(mailbox)),
+      started_(std::chrono::steady_clock::now()) {}
+
+void Exchange::send(std::string bytes) {
+  if (bytes.empty() || clientGone()) return;
+  unsent_.fetch_add(bytes.size(), std::memory_order_acq_rel);
+  mailbox_->post(LoopMessage{LoopMessage::Kind::Send, shared_from_this(), std::move(bytes), true});
+}
+
+bool Exchange::waitWritable() {
+  if (unsent_.load(std::memory_order_acquire) <= kHighWater) return !clientGone();
+  std::unique_lock lock(mutex_);
+  waiting_.store(true, std::memory_order_release);
+  cv_.wait(lock, [&] { return unsent_.load() <= kLowWater || clientGone() || interrupted_; });
+  waiting_.store(false, std::memory_order_release);
+  interrupted_ = false;
+  return !clientGone();
+}
+
+void Exchange::finish(bool keep_alive, int status, std::size_t body_bytes) {
+  status_ = status;
+  body_bytes_ = body_bytes;
+  mailbox_->post(LoopMessage{LoopMessage::Kind::Finish, shared_from_this(), {}, keep_alive});
+}
+
+int Exchange::hijack(std::string& leftover) {
+  mailbox_->post(LoopMessage{LoopMessage::Kind::Hijack, shared_from_this(), {}, false});
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] { return hijack_done_ || interrupted_; });
+  if (!hijack_done_) return -1;  // the loop is gone (forced shutdown)
+  leftover = std::move(hijack_leftover_);
+  return hijacked_fd_;
+}
+
+void Exchange::interruptWaits() {
+  std::lock_guard lock(mutex_);
+  interrupted_ = true;
+  cv_.notify_all();
+}
+
+void Exchange::onBytesWritten(std::size_t n) {
+  std::size_t before = unsent_.fetch_sub(n, std::memory_order_acq_rel);
+  if (waiting_.load(std::memory_order_acquire) && before - n <= kLowWater) {
+    std::lock_guard lock(mutex_);
+    cv_.notify_all();
+  }
+}
+
+void Exchange::onClientGone() {
+  client_gone_.store(true, std::memory_order_release);
+  std::lock_guard lock(mutex_);
+  cv_.notify_all();
+}
+
+void Exchange::completeHijack(int fd, std::string leftover) {
+  std::lock_guard lock(mutex_);
+  hijacked_fd_ = fd;
+  hijack_leftover_ = std::move(leftover);
+  hijack_done_ = true;
+  cv_.notify_all();
+}
+
+}  // namespace hyperion::server

@@ -1,0 +1,209 @@
+#include "hyperion/server/http_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "hyperion/log/logger.hpp"
+
+namespace hyperion::server {
+namespace {
+
+// epoll user data: which kind of fd woke us.
+constexpr std::uint64_t kMailboxTag = 0;
+constexpr std::uint64_t kConnectionBit = 1ull << 63;
+constexpr int kMaxEvents = 256;
+constexpr int kAcceptBatch = 64;
+constexpr auto kTimeoutScanEvery = std::chrono::milliseconds(200);
+
+std::string peerAddress(const sockaddr_storage& addr) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (addr.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, text, sizeof text);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(addr);
+    ::inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
+    // IPv4-mapped addresses read better (and match Rack's expectations) bare.
+    if (std::strncmp(text, "::ffff:", 7) == 0 && std::strchr(text + 7, '.')) return text + 7;
+  } else {
+    return "127.0.0.1";  // unix socket: what Puma reports too
+  }
+  return text;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const config::Settings& settings, std::vector<net::Listener> listeners, DispatchQueue& queue)
+    : settings_(settings),
+      listeners_(std::move(listeners)),
+      queue_(queue),
+      mailbox_(std::make_shared<LoopMailbox>()),
+      epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+  if (!epoll_) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kMailboxTag;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, mailbox_->eventFd(), &ev);
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    ev.events = EPOLLIN;
+    // A socket shared by several workers wakes only one of them per connection.
+    if (listeners_[i].slot == -1) ev.events |= EPOLLEXCLUSIVE;
+    ev.data.u64 = i + 1;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listeners_[i].fd.get(), &ev) != 0)
+      throw std::runtime_error(std::string("epoll_ctl listener: ") + std::strerror(errno));
+  }
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::run() {
+  epoll_event events[kMaxEvents];
+  now_ = Clock::now();
+  last_timeout_scan_ = now_;
+  for (;;) {
+    if (draining() && connections_.empty()) break;
+    int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(kTimeoutScanEvery.count()));
+    now_ = Clock::now();
+    if (n < 0 && errno != EINTR) {
+      spdlog::critical("epoll_wait failed: {}", std::strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t tag = events[i].data.u64;
+      if (tag == kMailboxTag) {
+        handleMailbox();
+      } else if (tag & kConnectionBit) {
+        Connection* conn = find(tag & ~kConnectionBit);
+        if (!conn) continue;
+        if (events[i].events & (EPOLLERR)) {
+          markBroken(*conn);
+          continue;
+        }
+        if (events[i].events & EPOLLOUT) flush(*conn);
+        if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) onReadable(*conn);
+      } else if (listening_) {
+        const std::size_t index = tag - 1;
+        acceptFrom(listeners_[index].fd.get(), listeners_[index]);
+      }
+    }
+    if (now_ - last_timeout_scan_ >= kTimeoutScanEvery) {
+      checkTimeouts();
+      last_timeout_scan_ = now_;
+    }
+    for (std::uint64_t id : doomed_) {
+      connections_.erase(id);
+    }
+    doomed_.clear();
+    connection_count_.store(connections_.size(), std::memory_order_relaxed);
+  }
+  {
+    std::lock_guard lock(stopped_mutex_);
+    stopped_ = true;
+  }
+  stopped_cv_.notify_all();
+}
+
+void HttpServer::acceptFrom(int listen_fd, const net::Listener& listener) {
+  for (int i = 0; i < kAcceptBatch; ++i) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      // EMFILE and friends: log and let the next wake-up retry.
+      spdlog::error("accept on {} failed: {}", listener.url(), std::strerror(errno));
+      return;
+    }
+    const bool unix_socket = listener.address.kind == net::BindAddress::Kind::Unix;
+    if (!unix_socket) {
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    PeerInfo peer{peerAddress(addr), listener.address.port, unix_socket};
+    const std::uint64_t id = next_id_++;
+    auto conn = std::make_unique<Connection>(id, net::UniqueFd(fd), std::move(peer), settings_.limits,
+                                             settings_.tmp_dir);
+    conn->idle_since = conn->last_read = conn->last_write = now_;
+    epoll_event ev{};
+    // Edge-triggered, registered once: no epoll_ctl per request.
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = id | kConnectionBit;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      spdlog::error("epoll_ctl add connection: {}", std::strerror(errno));
+      continue;
+    }
+    connections_.emplace(id, std::move(conn));
+  }
+}
+
+Connection* HttpServer::find(std::uint64_t id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void HttpServer::beginShutdown() { mailbox_->post(LoopMessage{LoopMessage::Kind::Shutdown, nullptr, {}, false}); }
+
+bool HttpServer::waitStopped(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(stopped_mutex_);
+  return stopped_cv_.wait_for(lock, timeout, [&] { return stopped_; });
+}
+
+void HttpServer::handleMailbox() {
+  mailbox_->drainInto(inbox_);
+  for (LoopMessage& message : inbox_) handleMessage(message);
+  inbox_.clear();
+}
+
+void HttpServer::handleMessage(LoopMessage& message) {
+  if (message.kind == LoopMessage::Kind::Shutdown) {
+    startDraining();
+    return;
+  }
+  if (message.kind == LoopMessage::Kind::Wake || !message.exchange) return;
+  Exchange& exchange = *message.exchange;
+  Connection* conn = find(exchange.connectionId());
+  if (!conn || conn->in_flight.get() != &exchange) {
+    // The connection went away (or was hijacked): drop the bytes, release waiters.
+    if (message.kind == LoopMessage::Kind::Send) exchange.onBytesWritten(message.bytes.size());
+    if (message.kind == LoopMessage::Kind::Hijack) exchange.completeHijack(-1, {});
+    return;
+  }
+  switch (message.kind) {
+    case LoopMessage::Kind::Send:
+      if (conn->broken) {
+        exchange.onBytesWritten(message.bytes.size());
+      } else {
+        queueOutput(*conn, std::move(message.bytes), message.exchange);
+        flush(*conn);
+      }
+      break;
+    case LoopMessage::Kind::Finish:
+      onFinish(*conn, exchange, message.keep_alive);
+      break;
+    case LoopMessage::Kind::Hijack:
+      onHijack(*conn, message.exchange);
+      break;
+    default:
+      break;
+  }
+}
+
+void HttpServer::startDraining() {
+  if (draining()) return;
+  draining_.store(true, std::memory_order_release);
+  listening_ = false;
+  for (auto& listener : listeners_) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener.fd.get(), nullptr);
+  listeners_.clear();  // closes our copies; the master keeps its own
+  for (auto& [id, conn] : connections_) {
+    // Idle keep-alive connections go now; busy ones after their response.
+    conn->close_after_flush = true;
+    if (!conn->in_flight && conn->output.empty()) doomed_.push_back(id);
+  }
+}
+
+}  // namespace hyperion::server
