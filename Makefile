@@ -1,0 +1,51 @@
+# The README's commands. Everything goes through CMake; this file only names
+# the common paths.
+JOBS ?= $(shell nproc)
+RELEASE := build/release
+DEBUG := build/debug
+PORT ?= 9292
+# e2e tests that also run under ASan/UBSan (the rest run in Release only, to
+# keep CI well inside its time budget).
+SANITIZED_E2E ?= e2e\.(smoke|http_protocol|http_limits|rack_lint|hijack_and_streaming)_test
+
+.PHONY: all deps build debug serve test test-release test-debug bench format clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh test
+
+build:
+	scripts/install-deps.sh build
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(RELEASE) -j$(JOBS)
+
+debug:
+	scripts/install-deps.sh build
+	cmake -S . -B $(DEBUG) -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(DEBUG) -j$(JOBS)
+
+# One command: install what is missing, build, serve the example app.
+serve: build
+	$(RELEASE)/hyperion -b tcp://127.0.0.1:$(PORT) examples/hello/config.ru
+
+# One command: install what is missing, build both configurations, run everything.
+test: deps test-release test-debug
+
+test-release: build
+	cd $(RELEASE) && ctest --output-on-failure -j2
+
+test-debug: debug
+	cd $(DEBUG) && ctest --output-on-failure -L unit
+	cd $(DEBUG) && ctest --output-on-failure -R '$(SANITIZED_E2E)'
+
+bench:
+	scripts/install-deps.sh bench
+	$(MAKE) build
+	bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'include/*.hpp' 'tests/*.cpp')
+
+clean:
+	rm -rf build

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs (from Debian packages only) whatever is missing for the given
+# profile. Idempotent: with everything present it changes nothing.
+#   scripts/install-deps.sh build   compiler, libraries, llhttp sources
+#   scripts/install-deps.sh test    build + what the test suite talks to
+#   scripts/install-deps.sh bench   test + peers and load tools for bench/
+set -euo pipefail
+
+profile=${1:-build}
+build=(build-essential cmake pkg-config ruby ruby-dev libssl-dev libnghttp2-dev liburing-dev node-llhttp
+       libfmt-dev libspdlog-dev zlib1g-dev googletest libgtest-dev)
+test=(ruby-rack ruby-sinatra ruby-rails curl)
+bench=(puma nginx-light wrk gnuplot-nox util-linux)
+
+case "$profile" in
+  build) wanted=("${build[@]}") ;;
+  test) wanted=("${build[@]}" "${test[@]}") ;;
+  bench) wanted=("${build[@]}" "${test[@]}" "${bench[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,170 @@
+# frozen_string_literal: true
+
+# Shared by every e2e test: starts the real hyperion binary on an ephemeral
+# loopback port, waits until it serves, and stops it again. Each test file is
+# a minitest file run by ctest (`ruby tests/e2e/foo_test.rb`).
+require 'minitest/autorun'
+require 'socket'
+require 'net/http'
+require 'timeout'
+require 'tmpdir'
+require 'fileutils'
+
+module E2E
+  ROOT = File.expand_path('../../..', __dir__)
+  APPS = File.expand_path('../apps', __dir__)
+  BIN = ENV['HYPERION_BIN'] || File.join(ROOT, 'build/release/hyperion')
+  SANITIZED = ENV['HYPERION_SANITIZED'].to_s == '1'
+
+  def self.app(name) = File.join(APPS, name, 'config.ru')
+
+  class Server
+    attr_reader :pid, :port, :log_path, :dir
+
+    # rackup: path to a config.ru. args: extra CLI flags. workers: -w value.
+    def initialize(rackup, args: [], workers: 0, threads: 2, env: {}, chdir: nil, bind: nil, wait: true)
+      @dir = Dir.mktmpdir('hyperion-e2e')
+      @log_path = File.join(@dir, 'server.log')
+      @workers = workers
+      bind ||= 'tcp://127.0.0.1:0'
+      cmd = [BIN, '-w', workers.to_s, '-t', threads.to_s, '-b', bind, *args, rackup].compact
+      spawn_env = { 'ASAN_OPTIONS' => 'detect_leaks=0:abort_on_error=0', 'UBSAN_OPTIONS' => 'print_stacktrace=1' }
+      @pid = Process.spawn(spawn_env.merge(env), *cmd, out: @log_path, err: [:child, :out], chdir: chdir || ROOT,
+                                                        pgroup: true)
+      wait_until_ready if wait
+    end
+
+    def wait_until_ready(timeout: SANITIZED ? 60 : 20)
+      ready_lines = [@workers, 1].max
+      deadline = Time.now + timeout
+      loop do
+        text = log
+        @port ||= text[%r{Listening on http://127\.0\.0\.1:(\d+)}, 1]&.to_i
+        break if @port && text.scan(/worker \d+ ready/).size >= ready_lines
+        raise "hyperion exited early:\n#{text}" if exited?
+        raise "hyperion not ready after #{timeout}s:\n#{text}" if Time.now > deadline
+
+        sleep 0.05
+      end
+    end
+
+    def log = File.exist?(@log_path) ? File.read(@log_path) : ''
+
+    def exited?
+      return true if @status
+
+      pid, status = Process.waitpid2(@pid, Process::WNOHANG)
+      @status = status if pid
+      !@status.nil?
+    end
+
+    # Sends signal and waits; returns the Process::Status.
+    def stop(signal = 'TERM', timeout: 30)
+      return @status if exited?
+
+      Process.kill(signal, @pid)
+      wait(timeout: timeout)
+    end
+
+    def wait(timeout: 30)
+      Timeout.timeout(timeout) { _, @status = Process.waitpid2(@pid) } unless @status
+      @status
+    rescue Timeout::Error
+      Process.kill('KILL', -@pid) rescue nil
+      _, @status = Process.waitpid2(@pid)
+      raise "hyperion did not exit within #{timeout}s:\n#{log}"
+    end
+
+    def kill!
+      return if exited?
+
+      Process.kill('KILL', -@pid) rescue nil
+      Process.waitpid2(@pid) rescue nil
+      @status = true
+    end
+
+    def worker_pids
+      `pgrep -P #{@pid}`.split.map(&:to_i)
+    end
+
+    def http(path = '/', method: :get, headers: {}, body: nil, timeout: 10)
+      Net::HTTP.start('127.0.0.1', @port, open_timeout: timeout, read_timeout: timeout) do |h|
+        req = Net::HTTP.const_get(method.to_s.capitalize).new(path, headers)
+        req.body = body if body
+        h.request(req)
+      end
+    end
+
+    def socket = TCPSocket.new('127.0.0.1', @port)
+
+    # Sends raw bytes on a new connection; returns everything read until the
+    # server closes or timeout passes.
+    def raw(bytes, timeout: 5, close_write: false)
+      s = socket
+      s.write(bytes)
+      s.close_write if close_write
+      read_all(s, timeout: timeout)
+    ensure
+      s&.close
+    end
+
+    def read_all(sock, timeout: 5)
+      out = +''
+      deadline = Time.now + timeout
+      loop do
+        left = deadline - Time.now
+        break if left <= 0
+        break unless sock.wait_readable(left)
+
+        chunk = sock.read_nonblock(65_536, exception: false)
+        break if chunk.nil?
+        next if chunk == :wait_readable
+
+        out << chunk
+      end
+      out
+    rescue Errno::ECONNRESET
+      out
+    end
+
+    # Lines that mean something went wrong inside the server itself.
+    def problems
+      log.lines.grep(/AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|\[critical\]|SEGV|Aborted|terminate called/)
+    end
+
+    def cleanup
+      kill!
+      FileUtils.rm_rf(@dir)
+    end
+  end
+
+  # Include in a Minitest::Test: `server` starts lazily, is stopped after
+  # each test, and the log is checked for crashes and sanitizer reports.
+  module Helpers
+    def start_server(rackup, **opts)
+      @servers ||= []
+      server = Server.new(rackup, **opts)
+      @servers << server
+      server
+    end
+
+    def teardown
+      (@servers || []).each do |server|
+        problems = server.problems
+        log = server.log
+        server.cleanup
+        assert_empty problems, "server log has problems:\n#{log}"
+      end
+      super
+    end
+
+    # Parses "HTTP/1.1 200 OK\r\n..." into [status, headers(downcased), body].
+    def parse_response(text)
+      head, body = text.split("\r\n\r\n", 2)
+      lines = head.to_s.split("\r\n")
+      status = lines.shift.to_s[/\AHTTP\/1\.\d (\d{3})/, 1].to_i
+      headers = lines.to_h { |l| k, v = l.split(': ', 2); [k.downcase, v] }
+      [status, headers, body.to_s]
+    end
+  end
+end
