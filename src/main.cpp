@@ -78,6 +78,7 @@ int run(int argc, char** argv, void* stack_marker) {
   }
   int status = proc::runMaster(settings, std::move(listeners.value()), *host);
   host->exitProcess(status);
+  return status;  // not reached: exitProcess ends the process
 }
 
 }  // namespace

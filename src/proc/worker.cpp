@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "hyperion/log/logger.hpp"
@@ -79,6 +80,7 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   else loop.detach();  // the process ends below; the loop dies with it
   spdlog::info("worker {} exiting", spec.index);
   host.exitProcess(0);
+  std::abort();  // not reached: exitProcess ends the process
 }
 
 }  // namespace hyperion::proc

@@ -166,5 +166,142 @@ module E2E
       headers = lines.to_h { |l| k, v = l.split(': ', 2); [k.downcase, v] }
       [status, headers, body.to_s]
     end
+
+    # --- additions for the protocol/limits/uploads tests -------------------
+
+    # Polls the server log until it matches pattern; returns the match or nil.
+    def wait_for_log(server, pattern, timeout: 3)
+      deadline = Time.now + timeout
+      loop do
+        match = server.log[pattern]
+        return match if match
+        return nil if Time.now > deadline
+
+        sleep 0.05
+      end
+    end
+
+    # Reads from sock until EOF or timeout. Returns [bytes, seconds, eof?].
+    def read_until_eof(sock, timeout: 5)
+      started = Time.now
+      out = +''
+      deadline = started + timeout
+      loop do
+        left = deadline - Time.now
+        return [out, Time.now - started, false] if left <= 0
+        return [out, Time.now - started, false] unless sock.wait_readable(left)
+
+        chunk = sock.read_nonblock(65_536, exception: false)
+        return [out, Time.now - started, true] if chunk.nil?
+        next if chunk == :wait_readable
+
+        out << chunk
+      end
+    rescue Errno::ECONNRESET
+      [out, Time.now - started, true]
+    end
   end
+
+  # Reads HTTP/1.x responses one at a time from a socket, keeping any bytes
+  # past the current response for the next call (pipelining, keep-alive).
+  class ResponseReader
+    Response = Struct.new(:status, :headers, :body, :raw, :head, keyword_init: true)
+
+    attr_reader :buffer
+
+    def initialize(sock, timeout: 5)
+      @sock = sock
+      @timeout = timeout
+      @buffer = +''.b
+      @eof = false
+    end
+
+    def eof? = @eof && @buffer.empty?
+
+    # head: the request was HEAD (no body bytes follow whatever the headers say).
+    def read_response(head: false)
+      raw = +''.b
+      head_end = fill_until { @buffer.index("\r\n\r\n") }
+      raise "no complete response head; got #{@buffer.inspect}" unless head_end
+
+      head_text = @buffer.slice!(0, head_end + 4)
+      raw << head_text
+      lines = head_text.split("\r\n")
+      status_line = lines.shift
+      status = status_line[%r{\AHTTP/1\.\d (\d{3}) }, 1].to_i
+      headers = {}
+      lines.each do |line|
+        name, value = line.split(':', 2)
+        (headers[name.downcase] ||= []) << value.to_s.strip
+      end
+      body = +''.b
+      if head || status == 204 || status == 304 || (100..199).cover?(status)
+        # no body
+      elsif headers['transfer-encoding']&.last&.downcase == 'chunked'
+        loop do
+          line_end = fill_until { @buffer.index("\r\n") }
+          raise "truncated chunk size line: #{@buffer.inspect}" unless line_end
+
+          size_line = @buffer.slice!(0, line_end + 2)
+          raw << size_line
+          size = size_line[/\A[0-9a-fA-F]+/].to_i(16)
+          if size.zero?
+            trailer_end = fill_until { @buffer.index("\r\n") }
+            raise "truncated last chunk: #{@buffer.inspect}" unless trailer_end
+
+            raw << @buffer.slice!(0, trailer_end + 2) # no trailers expected
+            break
+          end
+          fill_until { @buffer.bytesize >= size + 2 ? true : nil }
+          raise "truncated chunk: #{@buffer.inspect}" if @buffer.bytesize < size + 2
+
+          data = @buffer.slice!(0, size + 2)
+          raw << data
+          raise "chunk not followed by CRLF: #{data.inspect}" unless data.end_with?("\r\n")
+
+          body << data[0, size]
+        end
+      elsif headers['content-length']
+        length = headers['content-length'].last.to_i
+        fill_until { @buffer.bytesize >= length ? true : nil }
+        raise "truncated body: wanted #{length}, have #{@buffer.inspect}" if @buffer.bytesize < length
+
+        body = @buffer.slice!(0, length)
+        raw << body
+      else
+        fill_until { nil } # close-delimited: everything until EOF
+        body = @buffer.slice!(0, @buffer.bytesize)
+        raw << body
+      end
+      Response.new(status: status, headers: headers.transform_values { |v| v.join(', ') }, body: body, raw: raw,
+                   head: head_text)
+    end
+
+    private
+
+    # Reads until the block returns non-nil, EOF, or timeout; returns the block's value.
+    def fill_until
+      deadline = Time.now + @timeout
+      loop do
+        found = yield
+        return found if found
+        return nil if @eof
+
+        left = deadline - Time.now
+        return nil if left <= 0
+        next unless @sock.wait_readable(left)
+
+        chunk = @sock.read_nonblock(65_536, exception: false)
+        if chunk.nil?
+          @eof = true
+        elsif chunk != :wait_readable
+          @buffer << chunk
+        end
+      end
+    rescue Errno::ECONNRESET
+      @eof = true
+      yield
+    end
+  end
+
 end
