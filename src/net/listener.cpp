@@ -134,6 +134,13 @@ Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris
       continue;
     }
     int copies = slots < 1 ? 1 : slots;
+    if (copies > 1 && address.port != 0) {
+      // SO_REUSEPORT would let us share a port with another server run by the
+      // same user without a word; a plain bind first proves the port is free.
+      BindAddress probe_address = address;
+      auto probe = bindTcp(probe_address, false);
+      if (!probe) return Error{probe.error()};
+    }
     for (int slot = 0; slot < copies; ++slot) {
       // The first bind resolves an ephemeral port; the others join that port.
       auto fd = bindTcp(address, copies > 1);

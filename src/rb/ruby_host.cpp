@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "hyperion/log/logger.hpp"
+#include "hyperion/net/listener.hpp"
 #include "hyperion/rb/embedded_ruby.hpp"
 #include "hyperion/server/http_server.hpp"
 #include "runtime.hpp"
@@ -137,7 +138,14 @@ class RubyHost final : public proc::AppHost {
   }
 
   [[noreturn]] void exitProcess(int status) override {
-    if (::getpid() == owner_pid_ && rt_.settings->pidfile) ::unlink(rt_.settings->pidfile->c_str());
+    if (::getpid() == owner_pid_) {
+      // The process that bound and wrote them cleans up its pidfile and socket files.
+      if (rt_.settings->pidfile) ::unlink(rt_.settings->pidfile->c_str());
+      for (const auto& uri : config::effectiveBinds(*rt_.settings)) {
+        auto address = net::parseBindUri(uri);
+        if (address && address->kind == net::BindAddress::Kind::Unix) ::unlink(address->path.c_str());
+      }
+    }
     // at_exit blocks and finalizers run here: apps flush logs and close pools.
     int rc = ruby_cleanup(status);
     ::_exit(status != 0 ? status : rc);

@@ -72,6 +72,17 @@ class RackLintTest < Minitest::Test
     assert_equal '', body
   end
 
+  def test_lint_is_active_and_rejects_a_bad_response
+    server = lint_server
+    response = server.http('/violation')
+    assert_equal '500', response.code
+    assert_equal "Internal Server Error\n", response.body
+    log = eventually(message: -> { "no LintError logged:\n#{server.log}" }) do
+      server.log.include?('Rack::Lint::LintError') && server.log
+    end
+    assert_match(/a header value must be a String, but the value of 'X-Number' is a Integer/, log)
+  end
+
   # ---- the env ----
 
   def test_env_has_rack_spec_keys_and_types

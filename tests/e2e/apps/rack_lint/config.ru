@@ -36,6 +36,9 @@ lint_app = lambda do |env|
     [200, { 'Content-Type' => 'text/plain' }, [lines.map(&:inspect).join(',')]]
   when '/stream'
     [200, { 'Content-Type' => 'text/plain' }, LintStreamBody.new]
+  when '/violation'
+    # A non-String header value: Lint must reject it (proves Lint is active).
+    [200, { 'Content-Type' => 'text/plain', 'X-Number' => 1 }, ['x']]
   else
     [404, { 'Content-Type' => 'text/plain' }, ['not found']]
   end
