@@ -13,7 +13,7 @@ require 'fileutils'
 module E2E
   ROOT = File.expand_path('../../..', __dir__)
   APPS = File.expand_path('../apps', __dir__)
-  BIN = ENV['HYPERION_BIN'] || File.join(ROOT, 'build/release/hyperion')
+  BIN = File.expand_path(ENV['HYPERION_BIN'] || File.join(ROOT, 'build/release/hyperion'))
   SANITIZED = ENV['HYPERION_SANITIZED'].to_s == '1'
 
   def self.app(name) = File.join(APPS, name, 'config.ru')
@@ -22,12 +22,13 @@ module E2E
     attr_reader :pid, :port, :log_path, :dir
 
     # rackup: path to a config.ru. args: extra CLI flags. workers: -w value.
-    def initialize(rackup, args: [], workers: 0, threads: 2, env: {}, chdir: nil, bind: nil, wait: true)
+    # wrapper: a command prefix such as %w[bundle exec].
+    def initialize(rackup, args: [], workers: 0, threads: 2, env: {}, chdir: nil, bind: nil, wait: true, wrapper: [])
       @dir = Dir.mktmpdir('hyperion-e2e')
       @log_path = File.join(@dir, 'server.log')
       @workers = workers
       bind ||= 'tcp://127.0.0.1:0'
-      cmd = [BIN, '-w', workers.to_s, '-t', threads.to_s, '-b', bind, *args, rackup].compact
+      cmd = [*wrapper, BIN, '-w', workers.to_s, '-t', threads.to_s, '-b', bind, *args, rackup].compact
       spawn_env = { 'ASAN_OPTIONS' => 'detect_leaks=0:abort_on_error=0', 'UBSAN_OPTIONS' => 'print_stacktrace=1' }
       @pid = Process.spawn(spawn_env.merge(env), *cmd, out: @log_path, err: [:child, :out], chdir: chdir || ROOT,
                                                         pgroup: true)
