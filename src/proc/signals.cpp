@@ -79,18 +79,8 @@ void blockAllSignals() {
 }
 
 const char* signalName(int signal) {
-  switch (signal) {
-    case SIGTERM: return "TERM";
-    case SIGINT: return "INT";
-    case SIGQUIT: return "QUIT";
-    case SIGHUP: return "HUP";
-    case SIGCHLD: return "CHLD";
-    case SIGUSR1: return "USR1";
-    case SIGUSR2: return "USR2";
-    case SIGTTIN: return "TTIN";
-    case SIGTTOU: return "TTOU";
-    default: return "?";
-  }
+  const char* name = ::sigabbrev_np(signal);  // "TERM", "KILL", ...
+  return name ? name : "?";
 }
 
 }  // namespace hyperion::proc

@@ -42,7 +42,8 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
     auto loaded = host.loadApp();
     if (!loaded) {
       spdlog::critical("cannot load {}: {}", settings.rackup, loaded.error());
-      host.exitProcess(kBootFailureStatus);
+      // A master reads kBootFailureStatus as "do not respawn"; alone, exit 1.
+      host.exitProcess(spec.ready_fd >= 0 ? kBootFailureStatus : 1);
     }
   }
   host.runHook(Hook::OnWorkerBoot, spec.index);

@@ -147,7 +147,8 @@ class RubyHost final : public proc::AppHost {
       }
     }
     // at_exit blocks and finalizers run here: apps flush logs and close pools.
-    int rc = ruby_cleanup(status);
+    // ruby_cleanup's argument is a jump state, not an exit status: pass 0.
+    int rc = ruby_cleanup(0);
     ::_exit(status != 0 ? status : rc);
   }
 

@@ -40,7 +40,8 @@ module Hyperion
 
     # "file:line: message (Class)" pointing into the user's file when possible.
     def describe_error(error, file)
-      return error.message if error.is_a?(SyntaxError)
+      # These already say file:line themselves.
+      return error.message if error.is_a?(SyntaxError) || error.is_a?(Hyperion::ConfigError)
 
       path = File.expand_path(file)
       where = (error.backtrace_locations || []).find { |l| File.expand_path(l.path.to_s) == path rescue false }

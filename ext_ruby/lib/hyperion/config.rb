@@ -38,12 +38,11 @@ module Hyperion
       nil
     end
 
-    # Evaluated with the config file as its body. BasicObject, so that any
-    # name we do not know reaches method_missing instead of Kernel.
-    class DSL < BasicObject
-      # Config files use ENV, File, Integer...: resolve them as top-level code would.
-      def self.const_missing(name) = ::Object.const_get(name)
-
+    # Evaluated with the config file as its body, and `self` inside its hook
+    # blocks. A plain Object, so Kernel (require, Integer, puts) and top-level
+    # constants work as in any Ruby file; names that are neither a setting
+    # nor a Kernel method reach method_missing and are reported.
+    class DSL
       def initialize(config)
         @config = config
       end
@@ -94,7 +93,7 @@ module Hyperion
     end
 
     # `logging do level :debug; format :json; requests false; end`
-    class LoggingDSL < BasicObject
+    class LoggingDSL
       def initialize(config)
         @config = config
       end

@@ -19,6 +19,9 @@ run lambda { |env|
   when '/not-modified'
     # A 304 must carry no body even when the app hands one over.
     [304, { 'etag' => '"v1"' }, ['should not be sent']]
+  when '/slow'
+    sleep 0.3
+    [200, { 'content-type' => 'text/plain' }, ['slow done']]
   when '/stream'
     [200, { 'content-type' => 'text/plain' }, EachBody.new(%w[alpha beta gamma])]
   else

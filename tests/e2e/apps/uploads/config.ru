@@ -22,8 +22,9 @@ run lambda { |env|
   first, first_size = digest_input(input)
   input.rewind
   second, second_size = digest_input(input)
+  fd = input.respond_to?(:fileno) ? input.fileno : nil # StringIO#fileno is nil
   backing = begin
-    input.respond_to?(:fileno) ? File.readlink("/proc/self/fd/#{input.fileno}") : 'memory'
+    fd ? File.readlink("/proc/self/fd/#{fd}") : 'memory'
   rescue StandardError => e
     "unknown (#{e.class})"
   end

@@ -1,0 +1,15 @@
+# frozen_string_literal: true
+
+# Answers with the pid of the process that served the request.
+run(lambda do |env|
+  case env['PATH_INFO']
+  when '/slow'
+    sleep 2
+    [200, { 'content-type' => 'text/plain' }, ["slow done by #{Process.pid}"]]
+  when '/sleep10'
+    sleep 10
+    [200, { 'content-type' => 'text/plain' }, ['too late']]
+  else
+    [200, { 'content-type' => 'text/plain' }, [Process.pid.to_s]]
+  end
+end)
