@@ -146,11 +146,8 @@ std::optional<std::chrono::milliseconds> parseDuration(const std::string& text) 
     ++digits;
   if (digits == 0) return std::nullopt;
   double number = 0;
-  try {
-    number = std::stod(text.substr(0, digits));
-  } catch (...) {
-    return std::nullopt;
-  }
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, number);
+  if (ec != std::errc() || ptr != text.data() + digits) return std::nullopt;
   const std::string unit = text.substr(digits);
   double factor;
   if (unit.empty() || unit == "s") factor = 1000;
@@ -172,7 +169,7 @@ std::optional<std::size_t> parseByteSize(const std::string& text) {
   }
   if (factor != 1) digits.pop_back();
   auto n = parseInteger(digits, 0, (1LL << 50));
-  if (!n) return std::nullopt;
+  if (!n || static_cast<std::size_t>(*n) > (std::size_t{1} << 50) / factor) return std::nullopt;  // 1 PiB cap
   return static_cast<std::size_t>(*n) * factor;
 }
 

@@ -18,7 +18,7 @@ static std::string_view originForm(std::string_view target) {
     auto slash = target.find('/', scheme + 3);
     if (slash == std::string_view::npos) {
       auto q = target.find('?', scheme + 3);
-      return q == std::string_view::npos ? std::string_view("/") : target.substr(q);
+      return q == std::string_view::npos ? std::string_view("/") : target.substr(q);  // "?q": path() gives "/"
     }
     return target.substr(slash);
   }
@@ -28,7 +28,10 @@ static std::string_view originForm(std::string_view target) {
 std::string_view Request::path() const {
   std::string_view origin = originForm(target);
   auto cut = origin.find_first_of("?#");
-  return cut == std::string_view::npos ? origin : origin.substr(0, cut);
+  std::string_view path = cut == std::string_view::npos ? origin : origin.substr(0, cut);
+  // Absolute-form with no path ("http://h?q") means the root.
+  if (path.empty() && origin.data() != target.data()) return "/";
+  return path;
 }
 
 std::string_view Request::query() const {

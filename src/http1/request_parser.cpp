@@ -47,6 +47,9 @@ RequestParser::Outcome RequestParser::feed(const char* data, std::size_t length)
   }
   if (length == 0) return {Status::NeedMore, 0};
   llhttp_errno_t rc = llhttp_execute(&parser_, data, length);
+  // llhttp reports a refusing callback as HPE_USER or HPE_CB_<NAME>; either
+  // way the status and reason we chose stand.
+  if (rejected_) return {Status::Failed, 0};
   switch (rc) {
     case HPE_OK:
       return {Status::NeedMore, length};
@@ -59,8 +62,6 @@ RequestParser::Outcome RequestParser::feed(const char* data, std::size_t length)
       if (!ready_) return {Status::NeedMore, consumed};  // not expected: pause without a message
       return {Status::RequestReady, consumed};
     }
-    case HPE_USER:
-      return {Status::Failed, 0};  // error_ was set by the callback
     case HPE_INVALID_TRANSFER_ENCODING:
       fail(501, "unsupported Transfer-Encoding");
       return {Status::Failed, 0};
@@ -85,6 +86,7 @@ bool RequestParser::takeContinueRequest() { return std::exchange(continue_reques
 
 int RequestParser::fail(int status, std::string reason) {
   error_ = ParseError{status, std::move(reason)};
+  rejected_ = true;
   llhttp_set_error_reason(&parser_, "rejected");
   return HPE_USER;
 }
@@ -120,6 +122,9 @@ int RequestParser::onUrl(llhttp_t* p, const char* at, std::size_t len) {
 
 int RequestParser::onHeaderField(llhttp_t* p, const char* at, std::size_t len) {
   auto* s = self(p);
+  // Chunked trailers: counted against the header limit, never merged into the
+  // request headers (a trailer must not rewrite Content-Length or Host).
+  if (s->phase_ == Phase::Body) return s->countHeaderBytes(len) ? 0 : s->fail(431, "trailers too large");
   if (s->in_value_ || s->current_.headers.empty()) {
     s->current_.headers.push_back(Header{});
     s->in_value_ = false;
@@ -131,6 +136,7 @@ int RequestParser::onHeaderField(llhttp_t* p, const char* at, std::size_t len) {
 
 int RequestParser::onHeaderValue(llhttp_t* p, const char* at, std::size_t len) {
   auto* s = self(p);
+  if (s->phase_ == Phase::Body) return s->countHeaderBytes(len) ? 0 : s->fail(431, "trailers too large");
   s->in_value_ = true;
   s->current_.headers.back().value.append(at, len);
   if (!s->countHeaderBytes(len)) return s->fail(431, "request header block too large");
@@ -139,6 +145,7 @@ int RequestParser::onHeaderValue(llhttp_t* p, const char* at, std::size_t len) {
 
 int RequestParser::onHeaderValueComplete(llhttp_t* p) {
   auto* s = self(p);
+  if (s->phase_ == Phase::Body) return 0;
   if (s->current_.headers.empty()) {  // empty value: llhttp skipped on_header_value
     return 0;
   }

@@ -1,5 +1,6 @@
 #include "hyperion/http1/response.hpp"
 
+#include <charconv>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -112,10 +113,11 @@ ResponsePlan planResponse(const ResponseInput& in) {
   bool app_transfer_encoding = false;
   for (const auto& h : in.headers) {
     if (equalsIgnoreCase(h.name, "content-length")) {
-      try {
-        declared_length = std::stoull(h.value);
-      } catch (...) {
-      }
+      // Only a plain decimal counts; anything else is ignored (and dropped).
+      std::size_t value = 0;
+      const char* end = h.value.data() + h.value.size();
+      auto [ptr, ec] = std::from_chars(h.value.data(), end, value);
+      if (ec == std::errc() && ptr == end && !h.value.empty()) declared_length = value;
     } else if (equalsIgnoreCase(h.name, "transfer-encoding")) {
       app_transfer_encoding = true;
     } else if (equalsIgnoreCase(h.name, "connection")) {

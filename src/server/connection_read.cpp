@@ -35,6 +35,11 @@ void HttpServer::onReadable(Connection& conn) {
     conn.input.resize(old_size + (n > 0 ? static_cast<std::size_t>(n) : 0));
     if (n > 0) {
       conn.last_read = now_;
+      if (conn.lingering) {  // a rejected request's body: read and forget
+        conn.input.clear();
+        conn.input_offset = 0;
+        continue;
+      }
       if (static_cast<std::size_t>(n) < kReadChunk) {
         // Short read: the socket is very likely drained; edge-triggered epoll
         // will tell us when more arrives, so skip the extra EAGAIN syscall.
@@ -97,9 +102,11 @@ void HttpServer::rejectRequest(Connection& conn, const http1::ParseError& error)
   std::string body = std::string(http1::reasonPhrase(error.status)) + "\n";
   queueOutput(conn, http1::buildSimpleResponse(error.status, body, false), nullptr);
   conn.close_after_flush = true;
+  conn.linger_on_close = true;
   conn.input.clear();
   conn.input_offset = 0;
   flush(conn);
+  if (conn.output.empty()) closeWhenDone(conn);
 }
 
 void HttpServer::onFinish(Connection& conn, Exchange& exchange, bool keep_alive) {

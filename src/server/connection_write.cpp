@@ -1,5 +1,6 @@
 // Writing responses and closing: the outbound half of a connection.
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -10,7 +11,8 @@
 namespace hyperion::server {
 namespace {
 constexpr int kMaxIov = 64;
-}
+constexpr auto kLingerTime = std::chrono::seconds(2);
+}  // namespace
 
 void HttpServer::queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner) {
   if (bytes.empty()) return;
@@ -75,9 +77,22 @@ void HttpServer::markBroken(Connection& conn) {
 void HttpServer::closeWhenDone(Connection& conn) {
   conn.close_after_flush = true;
   if (conn.in_flight) return;
-  if (conn.output.empty() || conn.broken) {
+  if (conn.broken) {
     doomed_.push_back(conn.id);
+    return;
   }
+  if (!conn.output.empty()) return;  // flush() calls back when drained
+  if (conn.linger_on_close && !conn.peer_closed) {
+    if (!conn.lingering) {
+      ::shutdown(conn.fd.get(), SHUT_WR);
+      conn.lingering = true;
+      conn.linger_until = now_ + kLingerTime;
+      conn.input.clear();
+      conn.input_offset = 0;
+    }
+    return;  // onReadable (EOF) or checkTimeouts ends it
+  }
+  doomed_.push_back(conn.id);
 }
 
 }  // namespace hyperion::server

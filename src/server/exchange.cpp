@@ -21,9 +21,12 @@ void Exchange::send(std::string bytes) {
 bool Exchange::waitWritable() {
   if (unsent_.load(std::memory_order_acquire) <= kHighWater) return !clientGone();
   std::unique_lock lock(mutex_);
-  waiting_.store(true, std::memory_order_release);
+  // seq_cst on both sides (here and in onBytesWritten): either the loop sees
+  // waiting_ and notifies, or this thread sees the lowered count. Weaker
+  // orders allow both to miss, and the thread would sleep with nothing unsent.
+  waiting_.store(true);
   cv_.wait(lock, [&] { return unsent_.load() <= kLowWater || clientGone() || interrupted_; });
-  waiting_.store(false, std::memory_order_release);
+  waiting_.store(false);
   interrupted_ = false;
   return !clientGone();
 }
@@ -50,8 +53,8 @@ void Exchange::interruptWaits() {
 }
 
 void Exchange::onBytesWritten(std::size_t n) {
-  std::size_t before = unsent_.fetch_sub(n, std::memory_order_acq_rel);
-  if (waiting_.load(std::memory_order_acquire) && before - n <= kLowWater) {
+  std::size_t before = unsent_.fetch_sub(n);
+  if (waiting_.load() && before - n <= kLowWater) {
     std::lock_guard lock(mutex_);
     cv_.notify_all();
   }

@@ -11,6 +11,10 @@ void HttpServer::checkTimeouts() {
   for (auto& [id, conn_ptr] : connections_) {
     Connection& conn = *conn_ptr;
     if (conn.broken) continue;
+    if (conn.lingering) {
+      if (now_ > conn.linger_until) doomed_.push_back(id);
+      continue;
+    }
     if (!conn.output.empty()) {
       if (now_ - conn.last_write > limits.write_timeout) {
         spdlog::info("dropping {}: client read nothing for {} ms", conn.peer.remote_addr,

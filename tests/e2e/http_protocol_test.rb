@@ -98,19 +98,20 @@ class HttpProtocolTest < Minitest::Test
   # --- pipelining ----------------------------------------------------------
 
   def test_pipelined_requests_are_answered_in_order
-    requests = get('/p1') +
+    requests = get('/slow') + # the app takes 0.3 s: later answers must still wait their turn
+               get('/p1') +
                "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 7\r\n\r\npayload" +
                get('/p3?q=3') +
                get('/p4') +
                get('/p5', headers: { 'Connection' => 'close' })
     with_socket do |sock, reader|
       sock.write(requests) # one write: all five requests arrive together
-      bodies = 5.times.map do
+      bodies = 6.times.map do
         response = reader.read_response
         assert_equal 200, response.status
         response.body
       end
-      assert_equal ['path=/p1 query=', "size=7\npayload", 'path=/p3 query=q=3', 'path=/p4 query=',
+      assert_equal ['slow done', 'path=/p1 query=', "size=7\npayload", 'path=/p3 query=q=3', 'path=/p4 query=',
                     'path=/p5 query='], bodies
       assert_closed_by_server(sock, reader)
     end
@@ -136,6 +137,19 @@ class HttpProtocolTest < Minitest::Test
       # The connection stays usable after a chunked body.
       sock.write(get('/after-chunked'))
       assert_equal 'path=/after-chunked query=', reader.read_response.body
+    end
+  end
+
+  # Trailer fields must not be merged into the request headers (RFC 9110
+  # section 6.5.1): a trailer Content-Length would contradict the body the
+  # app actually reads.
+  def test_chunked_trailers_do_not_override_request_headers
+    with_socket do |sock, reader|
+      sock.write("POST /framing HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n" \
+                 "3\r\nabc\r\n0\r\nContent-Length: 999\r\nX-Trailer: t\r\n\r\n")
+      response = reader.read_response
+      assert_equal 200, response.status
+      assert_equal 'content_length=nil transfer_encoding="chunked" size=3 body=abc', response.body
     end
   end
 

@@ -68,6 +68,7 @@ class RequestParser {
   bool paused_for_upgrade_ = false;
   bool continue_requested_ = false;
   bool ready_ = false;
+  bool rejected_ = false;  // a callback refused the request; error_ says why
 };
 
 }  // namespace hyperion::http1

@@ -44,6 +44,13 @@ struct Connection {
   bool peer_closed = false;     // read returned EOF
   bool broken = false;          // socket error: nothing more can be written
   bool close_after_flush = false;
+  // After a rejection the client may still be sending its body. Closing with
+  // unread bytes makes the kernel send RST, which can destroy our answer
+  // before the client reads it; so we shut down writing, discard input for a
+  // moment, and close after the client's FIN (nginx's lingering close).
+  bool linger_on_close = false;
+  bool lingering = false;
+  Clock::time_point linger_until{};
 
   Clock::time_point request_started{};  // first byte of the request being read
   Clock::time_point last_read{};

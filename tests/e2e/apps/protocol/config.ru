@@ -12,6 +12,11 @@ run lambda { |env|
   when '/echo'
     body = env['rack.input'].read
     [200, { 'content-type' => 'text/plain' }, ["size=#{body.bytesize}\n", body]]
+  when '/framing'
+    body = env['rack.input'].read
+    [200, { 'content-type' => 'text/plain' },
+     ["content_length=#{env['CONTENT_LENGTH'].inspect} transfer_encoding=#{env['HTTP_TRANSFER_ENCODING'].inspect} " \
+      "size=#{body.bytesize} body=#{body}"]]
   when '/head'
     [200, { 'content-type' => 'text/plain', 'x-route' => 'head' }, ['hello world']]
   when '/no-content'
