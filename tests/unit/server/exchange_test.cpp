@@ -50,6 +50,7 @@ struct Waiting {
 
 TEST(Exchange, KeepsRequestAndPeer) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   hyperion::http1::Request request;
   request.method = "GET";
   request.target = "/x";
@@ -63,6 +64,7 @@ TEST(Exchange, KeepsRequestAndPeer) {
 
 TEST(Exchange, SendPostsBytesAndAccumulatesUnsent) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   ex->send(std::string(256 * KiB, 'a'));
   EXPECT_FALSE(ex->backlogged());
@@ -86,6 +88,7 @@ TEST(Exchange, SendPostsBytesAndAccumulatesUnsent) {
 
 TEST(Exchange, EmptySendPostsNothing) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   ex->send("");
   EXPECT_TRUE(drain(*mailbox).empty());
@@ -93,6 +96,7 @@ TEST(Exchange, EmptySendPostsNothing) {
 
 TEST(Exchange, WaitWritableReturnsAtOnceWhenNotBacklogged) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   ex->send(std::string(100 * KiB, 'a'));
   EXPECT_TRUE(ex->waitWritable());
@@ -100,6 +104,7 @@ TEST(Exchange, WaitWritableReturnsAtOnceWhenNotBacklogged) {
 
 TEST(Exchange, BytesWrittenReleasesBlockedWaitBelowLowWater) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   ex->send(std::string(600 * KiB, 'a'));
   ASSERT_TRUE(ex->backlogged());
@@ -119,6 +124,7 @@ TEST(Exchange, BytesWrittenReleasesBlockedWaitBelowLowWater) {
 
 TEST(Exchange, ClientGoneReleasesWaitWithFalse) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   ex->send(std::string(600 * KiB, 'a'));
   Waiting w(ex);
@@ -132,6 +138,7 @@ TEST(Exchange, ClientGoneReleasesWaitWithFalse) {
 
 TEST(Exchange, AfterClientGoneSendIsDroppedAndWaitFails) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   ex->onClientGone();
   ex->send("dropped");
@@ -141,6 +148,7 @@ TEST(Exchange, AfterClientGoneSendIsDroppedAndWaitFails) {
 
 TEST(Exchange, InterruptWaitsReleasesBlockedWait) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   ex->send(std::string(600 * KiB, 'a'));
   Waiting w(ex);
@@ -153,6 +161,7 @@ TEST(Exchange, InterruptWaitsReleasesBlockedWait) {
 
 TEST(Exchange, FinishPostsFinishAfterSends) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   ex->send("HTTP/1.1 200 OK\r\n\r\n");
   ex->send("body");
@@ -173,6 +182,7 @@ TEST(Exchange, FinishPostsFinishAfterSends) {
 
 TEST(Exchange, FinishCarriesKeepAlive) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   ex->finish(true, 200, 0);
   auto messages = drain(*mailbox);
@@ -184,6 +194,7 @@ TEST(Exchange, FinishCarriesKeepAlive) {
 
 TEST(Exchange, HijackWaitsForTheLoop) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   std::atomic<bool> done{false};
   int fd = -2;
@@ -215,6 +226,7 @@ TEST(Exchange, HijackWaitsForTheLoop) {
 
 TEST(Exchange, HijackInterruptedReturnsMinusOne) {
   auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain_at_end{mailbox};
   auto ex = makeExchange(mailbox);
   std::atomic<bool> done{false};
   int fd = -2;
