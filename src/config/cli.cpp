@@ -118,6 +118,32 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.tmp_dir = v;
          return std::nullopt;
        }}},
+      {"preload-static", {"preload_static", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         s.preload_static.push_back(PreloadDir{v, true});
+         return std::nullopt;
+       }}},
+      {"no-preload-static", {"no_preload_static", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
+         s.no_preload_static = true;
+         return std::nullopt;
+       }}},
+      {"page-cache-recheck", {"page_cache_recheck", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto d = parseDuration(v);
+         if (!d) return "expects a duration such as 5s or 500ms";
+         s.page_cache.recheck_interval = *d;
+         return std::nullopt;
+       }}},
+      {"page-cache-max-bytes", {"page_cache_max_bytes", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = parseByteSize(v);
+         if (!n) return "expects a size such as 256m";
+         s.page_cache.max_bytes = *n;
+         return std::nullopt;
+       }}},
+      {"page-cache-max-file", {"page_cache_max_file", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = parseByteSize(v);
+         if (!n) return "expects a size such as 1m";
+         s.page_cache.max_file_bytes = *n;
+         return std::nullopt;
+       }}},
       {"max-header-bytes", {"max_header_bytes", true, intoBytes(&Limits::max_header_bytes)}},
       {"max-uri-bytes", {"max_uri_bytes", true, intoBytes(&Limits::max_uri_bytes)}},
       {"max-body-bytes", {"max_body_bytes", true, intoBytes(&Limits::max_body_bytes)}},
@@ -231,9 +257,12 @@ std::optional<std::string> applyConfigSetting(Settings& settings, const std::str
     settings.rackup = value;
     return std::nullopt;
   }
-  if (key == "preload_app" || key == "log_requests") {
+  if (key == "preload_app" || key == "log_requests" || key == "no_preload_static") {
     if (value != "true" && value != "false") return "expects true or false";
-    (key == "preload_app" ? settings.preload : settings.log_requests) = value == "true";
+    bool& field = key == "preload_app" ? settings.preload
+                  : key == "log_requests" ? settings.log_requests
+                                          : settings.no_preload_static;
+    field = value == "true";
     return std::nullopt;
   }
   for (const auto& [flag, spec] : longOptions()) {
@@ -269,6 +298,15 @@ HTTP limits (each answered without reaching Ruby)
       --body-timeout T       longest pause inside a body, else 408 (default 60s)
       --keepalive-timeout T  idle keep-alive connections are closed after T (default 20s)
       --write-timeout T      a client that reads nothing for T is dropped (default 60s)
+
+Static files (served by the event loop, before the app)
+      --preload-static DIR   load DIR's files at boot and serve them at their path
+                             inside DIR (repeatable); a Rails app's public/ is
+                             preloaded automatically unless --no-preload-static
+      --page-cache-recheck T re-stat a cached file at most every T (default 5s)
+      --page-cache-max-bytes N   page cache size per worker (default 256m)
+      --page-cache-max-file N    files up to N are cached, larger ones go out
+                             with sendfile (default 1m)
 
 Logging
       --log-level LEVEL      trace, debug, info, warn, error (default info)

@@ -11,6 +11,7 @@
 #include "hyperion/proc/signals.hpp"
 #include "hyperion/server/dispatch_queue.hpp"
 #include "hyperion/server/http_server.hpp"
+#include "hyperion/static/static_directory.hpp"
 
 namespace hyperion::proc {
 namespace {
@@ -33,6 +34,28 @@ StopKind waitForStopSignal(SignalPipe& signals, AppHost& host) {
   }
 }
 
+// --preload-static dirs (and a Rails app's public/ unless --no-preload-static),
+// loaded into memory now so the loop can answer them without touching disk.
+std::vector<static_files::StaticDirectory> loadStaticDirectories(const config::Settings& settings, AppHost& host) {
+  std::vector<config::PreloadDir> dirs = settings.preload_static;
+  if (dirs.empty() && !settings.no_preload_static) {
+    for (const auto& dir : host.detectedStaticDirs()) dirs.push_back(config::PreloadDir{dir, true});
+  }
+  std::vector<static_files::StaticDirectory> loaded;
+  for (const auto& dir : dirs) {
+    auto directory = static_files::StaticDirectory::load(dir.dir, dir.immutable, settings.page_cache.max_file_bytes * 64);
+    if (!directory) {
+      spdlog::error("static preload of {} failed: {}", dir.dir, directory.error());
+      continue;
+    }
+    const auto& stats = directory->stats();
+    spdlog::info("static preload complete: dir={} files={} bytes={} ms={:.1f}", stats.dir, stats.files, stats.bytes,
+                 stats.ms);
+    loaded.push_back(std::move(directory.value()));
+  }
+  return loaded;
+}
+
 }  // namespace
 
 void runWorker(const config::Settings& settings, std::vector<net::Listener> listeners, AppHost& host,
@@ -49,7 +72,7 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   host.runHook(Hook::OnWorkerBoot, spec.index);
 
   server::DispatchQueue queue;
-  server::HttpServer server(settings, std::move(listeners), queue);
+  server::HttpServer server(settings, std::move(listeners), queue, host.routes(), loadStaticDirectories(settings, host));
   // The loop thread must never run a signal handler meant for Ruby or us.
   sigset_t old_mask;
   sigset_t all;

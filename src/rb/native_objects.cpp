@@ -99,6 +99,46 @@ VALUE hyperionLog(VALUE, VALUE level, VALUE message) {
   return Qnil;
 }
 
+VALUE serverAddStatic(VALUE, VALUE method, VALUE path, VALUE status, VALUE pairs, VALUE body) {
+  StringValue(method);
+  StringValue(path);
+  StringValue(body);
+  Check_Type(pairs, T_ARRAY);
+  const int code = NUM2INT(status);
+  for (long i = 0; i < RARRAY_LEN(pairs); ++i) {
+    VALUE pair = rb_check_array_type(RARRAY_AREF(pairs, i));
+    if (NIL_P(pair) || RARRAY_LEN(pair) != 2) rb_raise(rb_eArgError, "headers must be name/value pairs");
+    VALUE name = RARRAY_AREF(pair, 0);
+    VALUE value = RARRAY_AREF(pair, 1);
+    StringValue(name);
+    StringValue(value);
+    if (name != RARRAY_AREF(pair, 0) || value != RARRAY_AREF(pair, 1))
+      rb_raise(rb_eArgError, "header names and values must be Strings");
+    if (!http1::isValidHeaderName({RSTRING_PTR(name), static_cast<std::size_t>(RSTRING_LEN(name))}) ||
+        !http1::isValidHeaderValue({RSTRING_PTR(value), static_cast<std::size_t>(RSTRING_LEN(value))}))
+      rb_raise(rb_eArgError, "invalid header %" PRIsVALUE, rb_inspect(pair));
+  }
+  if (code < 100 || code > 999) rb_raise(rb_eArgError, "invalid status %d", code);
+  if (RSTRING_LEN(path) == 0 || RSTRING_PTR(path)[0] != '/') rb_raise(rb_eArgError, "path must start with /");
+  // Validated: from here on only C++ runs, so its temporaries are safe.
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (long i = 0; i < RARRAY_LEN(pairs); ++i) {
+    VALUE pair = RARRAY_AREF(pairs, i);
+    headers.emplace_back(toStdString(RARRAY_AREF(pair, 0)), toStdString(RARRAY_AREF(pair, 1)));
+  }
+  processRuntime().routes.addStatic(toStdString(method), toStdString(path), code, headers, toStdString(body));
+  return Qnil;
+}
+
+VALUE serverAddHandler(VALUE, VALUE method, VALUE path, VALUE handler_id) {
+  StringValue(method);
+  StringValue(path);
+  const int id = NUM2INT(handler_id);
+  if (RSTRING_LEN(path) == 0 || RSTRING_PTR(path)[0] != '/') rb_raise(rb_eArgError, "path must start with /");
+  processRuntime().routes.addHandler(toStdString(method), toStdString(path), id);
+  return Qnil;
+}
+
 VALUE newRef(VALUE klass, const rb_data_type_t* type, ThreadState& ts) {
   auto* ref = new NativeRef{&ts};
   return rb_data_typed_object_wrap(klass, ref, type);
@@ -108,6 +148,9 @@ VALUE newRef(VALUE klass, const rb_data_type_t* type, ThreadState& ts) {
 
 void defineNativeClasses(VALUE hyperion) {
   rb_define_singleton_method(hyperion, "__log", RUBY_METHOD_FUNC(hyperionLog), 2);
+  VALUE server = rb_define_module_under(hyperion, "Server");
+  rb_define_singleton_method(server, "__add_static", RUBY_METHOD_FUNC(serverAddStatic), 5);
+  rb_define_singleton_method(server, "__add_handler", RUBY_METHOD_FUNC(serverAddHandler), 3);
   g_hijack_class = rb_define_class_under(hyperion, "Hijack", rb_cObject);
   rb_undef_alloc_func(g_hijack_class);
   rb_define_method(g_hijack_class, "call", RUBY_METHOD_FUNC(hijackCall), 0);

@@ -72,7 +72,9 @@ void setServerNameAndPort(ThreadState& ts, VALUE env) {
   }
 }
 
-VALUE buildInput(ThreadState& ts) {
+}  // namespace
+
+VALUE buildRackInput(ThreadState& ts) {
   static ID id_new = rb_intern("new");
   static ID id_for_fd = rb_intern("for_fd");
   const http1::RequestBody& body = ts.exchange->request().body;
@@ -88,7 +90,6 @@ VALUE buildInput(ThreadState& ts) {
   return rb_funcall(string_io, id_new, 1, rb_str_new(body.memory.data(), static_cast<long>(body.memory.size())));
 }
 
-}  // namespace
 
 void initEnvKeys(RubyRuntime& rt) {
   EnvKeys& k = rt.keys;
@@ -189,7 +190,7 @@ VALUE buildEnv(ThreadState& ts) {
     }
   }
 
-  rb_hash_aset(env, k.rack_input, buildInput(ts));
+  rb_hash_aset(env, k.rack_input, buildRackInput(ts));
   ts.hijack_object = newHijackObject(ts);
   rb_hash_aset(env, k.rack_hijack, ts.hijack_object);
   if (ts.rt->rack3) rb_hash_aset(env, k.rack_response_finished, rb_ary_new());

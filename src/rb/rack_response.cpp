@@ -1,6 +1,10 @@
 // One request through the Rack app: call it, turn its answer into bytes for
 // the loop, close the body. Ruby is entered only inside protect(); the C++
 // planning between those calls never runs with a Ruby frame above it.
+#include <sys/stat.h>
+
+#include <optional>
+
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/http_server.hpp"
 #include "runtime.hpp"
@@ -53,9 +57,38 @@ VALUE collectHeaderPair(RB_BLOCK_CALL_FUNC_ARGLIST(pair, arg)) {
   return Qnil;
 }
 
+// Hyperion::Server.handle routes get a light Request instead of an env.
+VALUE buildLightRequest(ThreadState& ts) {
+  const http1::Request& r = ts.exchange->request();
+  VALUE headers = rb_hash_new();
+  for (const http1::Header& h : r.headers) {
+    VALUE name = rb_str_new(h.name.data(), static_cast<long>(h.name.size()));
+    rb_funcall(name, id("downcase!"), 0);
+    rb_hash_aset(headers, name, rb_str_new(h.value.data(), static_cast<long>(h.value.size())));
+  }
+  std::string_view path = r.path();
+  std::string_view query = r.query();
+  VALUE body = r.body.inFile() ? rb_funcall(rb_funcall(buildRackInput(ts), id("read"), 0), id("b"), 0)
+                               : rb_str_new(r.body.memory.data(), static_cast<long>(r.body.memory.size()));
+  VALUE klass = rb_const_get(rb_const_get(hyperionModule(), id("Server")), id("Request"));
+  VALUE args = rb_hash_new();
+  rb_hash_aset(args, ID2SYM(id("method")), rb_str_new(r.method.data(), static_cast<long>(r.method.size())));
+  rb_hash_aset(args, ID2SYM(id("path")), rb_str_new(path.data(), static_cast<long>(path.size())));
+  rb_hash_aset(args, ID2SYM(id("query")), rb_str_new(query.data(), static_cast<long>(query.size())));
+  rb_hash_aset(args, ID2SYM(id("headers")), headers);
+  rb_hash_aset(args, ID2SYM(id("body")), body);
+  return rb_class_new_instance_kw(1, &args, klass, RB_PASS_KEYWORDS);
+}
+
 void callApp(ThreadState& ts) {
-  buildEnv(ts);
-  VALUE response = rb_funcall(ts.rt->app, id("call"), 1, ts.env);
+  VALUE response;
+  if (int handler = ts.exchange->routeHandler(); handler >= 0) {
+    VALUE handlers = rb_funcall(rb_const_get(hyperionModule(), id("Server")), id("handlers"), 0);
+    response = rb_funcall(rb_ary_entry(handlers, handler), id("call"), 1, buildLightRequest(ts));
+  } else {
+    buildEnv(ts);
+    response = rb_funcall(ts.rt->app, id("call"), 1, ts.env);
+  }
   ts.response = response;
   if (ts.hijacked) return;
   VALUE ary = rb_check_array_type(response);
@@ -84,6 +117,12 @@ void callApp(ThreadState& ts) {
     if (NIL_P(ts.array_body)) rb_raise(rb_eTypeError, "body#to_ary did not return an Array");
   } else if (rb_respond_to(ts.body, id("each"))) {
     ts.body_kind = BodyKind::Each;
+    // A whole-file body (Rack::Files, send_file) may go out natively; the
+    // C++ side checks the status and size before trusting it.
+    if (ts.status == 200 && rb_respond_to(ts.body, id("to_path"))) {
+      VALUE path = rb_funcall(ts.body, id("to_path"), 0);
+      if (RB_TYPE_P(path, T_STRING)) ts.file_path = path;
+    }
   } else if (rb_respond_to(ts.body, id("call"))) {
     ts.body_kind = BodyKind::Call;
   } else {
@@ -176,6 +215,24 @@ void sendErrorResponse(ThreadState& ts, int status) {
   ts.keep_alive_after = false;
 }
 
+// Is the to_path file the whole body? Only then may the loop send it itself:
+// a 206 or a body that transforms the file must be iterated.
+std::optional<std::uint64_t> wholeFileSize(ThreadState& ts) {
+  if (NIL_P(ts.file_path)) return std::nullopt;
+  std::string path(RSTRING_PTR(ts.file_path), static_cast<std::size_t>(RSTRING_LEN(ts.file_path)));
+  struct stat st{};
+  if (path.find('\0') != std::string::npos || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return std::nullopt;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  for (const auto& h : ts.headers) {
+    if (http1::equalsIgnoreCase(h.name, "content-length") && h.value != std::to_string(size)) return std::nullopt;
+    if (http1::equalsIgnoreCase(h.name, "content-range") || http1::equalsIgnoreCase(h.name, "content-encoding") ||
+        http1::equalsIgnoreCase(h.name, "transfer-encoding"))
+      return std::nullopt;
+  }
+  return size;
+}
+
 }  // namespace
 
 void ThreadState::resetRequest() {
@@ -183,7 +240,7 @@ void ThreadState::resetRequest() {
   if (!NIL_P(stream_object)) detachNativeObject(stream_object);
   exchange.reset();
   env = response = headers_value = body = array_body = Qnil;
-  hijack_object = stream_object = input = hijack_io = error = Qnil;
+  hijack_object = stream_object = input = hijack_io = error = file_path = Qnil;
   status = 200;
   headers.clear();
   plan = http1::ResponsePlan{};
@@ -214,6 +271,12 @@ int handleExchange(ThreadState& ts) {
     input.request_keep_alive = request.keep_alive;
     input.server_draining = ts.rt->server && ts.rt->server->draining();
     if (ts.body_kind == BodyKind::Array) input.body_length = arrayBodyLength(ts.array_body);
+    if (ts.body_kind == BodyKind::Each) {
+      if (auto size = wholeFileSize(ts)) {
+        ts.body_kind = BodyKind::File;
+        input.body_length = *size;
+      }
+    }
     ts.plan = http1::planResponse(input);
     ts.headers = std::move(input.headers);
     ts.keep_alive_after = ts.plan.keep_alive;
@@ -226,6 +289,15 @@ int handleExchange(ThreadState& ts) {
       }
       ts.head_sent = true;
       ex.send(std::move(ts.out));
+    } else if (ts.body_kind == BodyKind::File) {
+      // The loop serves the file (page cache or sendfile); this thread is free
+      // at once, however slowly the client reads.
+      ex.send(std::move(ts.plan.head));
+      ts.head_sent = true;
+      if (ts.plan.framing != http1::BodyFraming::None) {
+        ex.sendFile(toStdString(ts.file_path), *input.body_length);
+        ts.body_bytes = *input.body_length;
+      }
     } else if (ts.plan.framing == http1::BodyFraming::None) {
       ex.send(std::move(ts.plan.head));
       ts.head_sent = true;

@@ -20,6 +20,7 @@ namespace {
 ID id(const char* name) { return rb_intern(name); }
 
 VALUE g_hyperion = Qnil;  // the Hyperion module: a constant, so GC-safe
+RubyRuntime* g_runtime = nullptr;  // created by bootRuby, lives as long as the process
 
 VALUE bootModule() { return rb_const_get(g_hyperion, id("Boot")); }
 
@@ -35,11 +36,12 @@ bool rubyCall(Fn fn, std::string& message, const char* what) {
 
 class RubyHost final : public proc::AppHost {
  public:
-  explicit RubyHost(const config::Settings& settings) : owner_pid_(::getpid()) {
+  explicit RubyHost(const config::Settings& settings) : rt_(processRuntime()), owner_pid_(::getpid()) {
     rt_.settings = &settings;
-    rt_.keep = rb_ary_new();
-    rb_gc_register_mark_object(rt_.keep);
   }
+
+  const static_files::RouteTable& routes() const override { return rt_.routes; }
+  std::vector<std::string> detectedStaticDirs() const override { return rt_.rails_public; }
 
   Result<bool> loadApp() override {
     std::string error;
@@ -49,6 +51,9 @@ class RubyHost final : public proc::AppHost {
       rt_.app = rb_funcall(bootModule(), id("load_app"), 1, rackup);
       rb_ary_push(rt_.keep, rt_.app);
       rt_.rack3 = RTEST(rb_funcall(bootModule(), id("rack3?"), 0));
+      VALUE public_dir = rb_funcall(bootModule(), id("rails_public_dir"), 0);
+      // Last statement: no Ruby call follows the C++ temporary.
+      if (RB_TYPE_P(public_dir, T_STRING)) rt_.rails_public.push_back(toStdString(public_dir));
     };
     int state = protect(load);
     if (state != 0) {
@@ -153,7 +158,7 @@ class RubyHost final : public proc::AppHost {
   }
 
  private:
-  RubyRuntime rt_;
+  RubyRuntime& rt_;
   std::vector<ThreadState*> threads_;
   pid_t owner_pid_;
 };
@@ -161,6 +166,8 @@ class RubyHost final : public proc::AppHost {
 }  // namespace
 
 VALUE hyperionModule() { return g_hyperion; }
+
+RubyRuntime& processRuntime() { return *g_runtime; }
 
 VALUE takeError() {
   VALUE error = rb_errinfo();
@@ -191,6 +198,9 @@ Result<bool> bootRuby(int argc, char** argv, void* stack_marker) {
   ruby_options(3, options);
   ruby_script("hyperion");
 
+  g_runtime = new RubyRuntime();  // never freed: Ruby may call into it until exit
+  g_runtime->keep = rb_ary_new();
+  rb_gc_register_mark_object(g_runtime->keep);
   g_hyperion = rb_define_module("Hyperion");
   rb_define_const(g_hyperion, "VERSION", rb_obj_freeze(rb_str_new_cstr(HYPERION_VERSION)));
   defineNativeClasses(g_hyperion);
@@ -225,6 +235,7 @@ Result<bool> applyConfigFile(config::CliRequest& request) {
   }
   std::vector<std::pair<std::string, std::string>> values;
   std::vector<std::string> binds;
+  std::vector<config::PreloadDir> preload;
   std::string error;
   VALUE config_class = rb_const_get(g_hyperion, id("Config"));
   auto load = [&] {
@@ -240,6 +251,12 @@ Result<bool> applyConfigFile(config::CliRequest& request) {
     }
     VALUE bind_list = rb_funcall(config, id("binds"), 0);
     for (long i = 0; i < RARRAY_LEN(bind_list); ++i) binds.push_back(toStdString(RARRAY_AREF(bind_list, i)));
+    VALUE dirs = rb_funcall(config, id("preload_static"), 0);
+    for (long i = 0; i < RARRAY_LEN(dirs); ++i) {
+      VALUE entry = RARRAY_AREF(dirs, i);
+      preload.push_back(config::PreloadDir{toStdString(RARRAY_AREF(entry, 0)),
+                                           toStdString(RARRAY_AREF(entry, 1)) == "true"});
+    }
   };
   int state = protect(load);
   if (state != 0) {
@@ -259,6 +276,7 @@ Result<bool> applyConfigFile(config::CliRequest& request) {
     if (auto problem = config::applyConfigSetting(settings, key, value)) return Error{path + ": " + key + " " + *problem};
   }
   if (!binds.empty() && !request.explicit_keys.count("bind")) settings.binds = binds;
+  if (!preload.empty() && !request.explicit_keys.count("preload_static")) settings.preload_static = preload;
   return true;
 }
 

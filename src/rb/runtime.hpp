@@ -10,6 +10,7 @@
 #include "hyperion/http1/response.hpp"
 #include "hyperion/server/dispatch_queue.hpp"
 #include "hyperion/server/exchange.hpp"
+#include "hyperion/static/route_table.hpp"
 #include "ruby_api.hpp"
 
 namespace hyperion::server {
@@ -39,9 +40,15 @@ struct RubyRuntime {
   VALUE keep = Qnil;  // a registered Array holding everything above (and threads)
   server::HttpServer* server = nullptr;
   server::DispatchQueue* queue = nullptr;
+  static_files::RouteTable routes;          // Hyperion::Server.handle_static / handle
+  std::vector<std::string> rails_public;    // auto-detected static dir, if any
 };
 
-enum class BodyKind { Array, Each, Call };
+// The one RubyRuntime of this process, created by bootRuby. C functions that
+// Ruby calls (Hyperion::Server.__add_static) reach it through here.
+RubyRuntime& processRuntime();
+
+enum class BodyKind { Array, Each, Call, File };
 
 struct ThreadState {
   RubyRuntime* rt = nullptr;
@@ -53,6 +60,7 @@ struct ThreadState {
   std::shared_ptr<server::Exchange> exchange;
   VALUE env = Qnil, response = Qnil, headers_value = Qnil, body = Qnil, array_body = Qnil;
   VALUE hijack_object = Qnil, stream_object = Qnil, input = Qnil, hijack_io = Qnil, error = Qnil;
+  VALUE file_path = Qnil;  // body.to_path, when the body has one
   int status = 200;
   BodyKind body_kind = BodyKind::Array;
   std::vector<http1::Header> headers;
@@ -71,6 +79,7 @@ struct ThreadState {
 // rack_env.cpp
 void initEnvKeys(RubyRuntime& rt);
 VALUE buildEnv(ThreadState& ts);
+VALUE buildRackInput(ThreadState& ts);  // rack.input for the current request
 
 // rack_response.cpp: runs one exchange end to end. Returns a jump state to
 // re-raise (Thread#kill) or 0.

@@ -9,7 +9,7 @@ namespace {
 void markThreadState(void* p) {
   auto* ts = static_cast<ThreadState*>(p);
   const VALUE values[] = {ts->thread, ts->env, ts->response, ts->headers_value, ts->body, ts->array_body,
-                          ts->hijack_object, ts->stream_object, ts->input, ts->hijack_io, ts->error};
+                          ts->hijack_object, ts->stream_object, ts->input, ts->hijack_io, ts->error, ts->file_path};
   for (VALUE v : values) rb_gc_mark(v);  // rb_gc_mark pins: safe under GC.compact
 }
 void freeThreadState(void* p) { delete static_cast<ThreadState*>(p); }

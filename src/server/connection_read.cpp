@@ -90,7 +90,10 @@ void HttpServer::processInput(Connection& conn) {
 }
 
 void HttpServer::dispatch(Connection& conn, http1::Request request) {
+  int handler_id = -1;
+  if (answerNatively(conn, request, handler_id)) return;  // the loop goes on to the next request
   auto exchange = std::make_shared<Exchange>(conn.id, std::move(request), conn.peer, mailbox_);
+  exchange->setRouteHandler(handler_id);
   conn.in_flight = exchange;
   queue_.push(std::move(exchange));
 }

@@ -1,8 +1,10 @@
 // Writing responses and closing: the outbound half of a connection.
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "hyperion/log/logger.hpp"
@@ -12,22 +14,60 @@ namespace hyperion::server {
 namespace {
 constexpr int kMaxIov = 64;
 constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::uint64_t kSendfilePiece = 1024 * 1024;
 }  // namespace
 
 void HttpServer::queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner) {
   if (bytes.empty()) return;
+  OutputChunk chunk;
+  chunk.storage = std::move(bytes);
+  chunk.owner = std::move(owner);
+  queueChunk(conn, std::move(chunk));
+}
+
+void HttpServer::queueChunk(Connection& conn, OutputChunk chunk) {
+  if (chunk.length() == 0) return;
   if (conn.output.empty()) conn.last_write = now_;  // the write-timeout clock starts now
-  conn.output.push_back(OutputChunk{std::move(bytes), std::move(owner)});
+  conn.output.push_back(std::move(chunk));
+}
+
+bool HttpServer::sendFileChunk(Connection& conn) {
+  OutputChunk& front = conn.output.front();
+  auto offset = static_cast<off_t>(front.file_offset);
+  // Bounded pieces: one huge file cannot monopolise the loop.
+  const std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(front.file_left, kSendfilePiece));
+  ssize_t n = ::sendfile(conn.fd.get(), front.file.get(), &offset, piece);
+  if (n < 0) {
+    if (errno == EINTR) return true;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    markBroken(conn);
+    return false;
+  }
+  if (n == 0) {  // the file shrank under us: the promised length cannot be met
+    spdlog::warn("file shrank while being sent to {}", conn.peer.remote_addr);
+    markBroken(conn);
+    return false;
+  }
+  conn.last_write = now_;
+  front.file_offset += static_cast<std::uint64_t>(n);
+  front.file_left -= static_cast<std::uint64_t>(n);
+  if (front.file_left == 0) conn.output.pop_front();
+  return true;
 }
 
 void HttpServer::flush(Connection& conn) {
   while (!conn.output.empty() && !conn.broken) {
+    if (conn.output.front().isFile()) {
+      if (!sendFileChunk(conn)) return;
+      continue;
+    }
     iovec iov[kMaxIov];
     int count = 0;
     std::size_t offset = conn.output_offset;
-    for (auto it = conn.output.begin(); it != conn.output.end() && count < kMaxIov; ++it) {
-      iov[count].iov_base = it->bytes.data() + offset;
-      iov[count].iov_len = it->bytes.size() - offset;
+    for (auto it = conn.output.begin(); it != conn.output.end() && count < kMaxIov && !it->isFile(); ++it) {
+      std::string_view bytes = it->bytes();
+      iov[count].iov_base = const_cast<char*>(bytes.data()) + offset;
+      iov[count].iov_len = bytes.size() - offset;
       offset = 0;
       ++count;
     }
@@ -42,12 +82,13 @@ void HttpServer::flush(Connection& conn) {
     auto written = static_cast<std::size_t>(n);
     while (written > 0) {
       OutputChunk& front = conn.output.front();
-      const std::size_t left = front.bytes.size() - conn.output_offset;
+      const std::size_t size = front.bytes().size();
+      const std::size_t left = size - conn.output_offset;
       const std::size_t take = written < left ? written : left;
       if (front.owner) front.owner->onBytesWritten(take);
       written -= take;
       conn.output_offset += take;
-      if (conn.output_offset == front.bytes.size()) {
+      if (conn.output_offset == size) {
         conn.output.pop_front();
         conn.output_offset = 0;
       }
@@ -60,7 +101,7 @@ void HttpServer::markBroken(Connection& conn) {
   if (conn.broken) return;
   conn.broken = true;
   for (auto& chunk : conn.output) {
-    if (chunk.owner) chunk.owner->onBytesWritten(chunk.bytes.size() - conn.output_offset);
+    if (chunk.owner && !chunk.isFile()) chunk.owner->onBytesWritten(chunk.bytes().size() - conn.output_offset);
     conn.output_offset = 0;
   }
   conn.output.clear();

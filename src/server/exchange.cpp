@@ -18,6 +18,14 @@ void Exchange::send(std::string bytes) {
   mailbox_->post(LoopMessage{LoopMessage::Kind::Send, shared_from_this(), std::move(bytes), true});
 }
 
+void Exchange::sendFile(std::string path, std::uint64_t size) {
+  if (clientGone()) return;
+  LoopMessage message{LoopMessage::Kind::SendFile, shared_from_this(), {}, true};
+  message.path = std::move(path);
+  message.size = size;
+  mailbox_->post(std::move(message));
+}
+
 bool Exchange::waitWritable() {
   if (unsent_.load(std::memory_order_acquire) <= kHighWater) return !clientGone();
   std::unique_lock lock(mutex_);

@@ -37,10 +37,15 @@ std::string peerAddress(const sockaddr_storage& addr) {
 
 }  // namespace
 
-HttpServer::HttpServer(const config::Settings& settings, std::vector<net::Listener> listeners, DispatchQueue& queue)
+HttpServer::HttpServer(const config::Settings& settings, std::vector<net::Listener> listeners, DispatchQueue& queue,
+                       const static_files::RouteTable& routes, std::vector<static_files::StaticDirectory> static_dirs)
     : settings_(settings),
       listeners_(std::move(listeners)),
       queue_(queue),
+      routes_(routes),
+      static_dirs_(std::move(static_dirs)),
+      page_cache_(static_files::PageCache::Options{settings.page_cache.recheck_interval, settings.page_cache.max_bytes,
+                                                   settings.page_cache.max_file_bytes, {}}),
       mailbox_(std::make_shared<LoopMailbox>()),
       epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
   if (!epoll_) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
@@ -187,6 +192,9 @@ void HttpServer::handleMessage(LoopMessage& message) {
       break;
     case LoopMessage::Kind::Hijack:
       onHijack(*conn, message.exchange);
+      break;
+    case LoopMessage::Kind::SendFile:
+      if (!conn->broken) onSendFile(*conn, message);
       break;
     default:
       break;

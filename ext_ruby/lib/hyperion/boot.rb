@@ -19,6 +19,16 @@ module Hyperion
       app
     end
 
+    # A Rails app's public/ directory, served natively unless told otherwise.
+    def rails_public_dir
+      return nil unless defined?(::Rails) && ::Rails.respond_to?(:root) && ::Rails.root
+
+      dir = ::Rails.root.join('public').to_s
+      File.directory?(dir) ? dir : nil
+    rescue StandardError
+      nil
+    end
+
     def rack3?
       Gem::Version.new(Rack.release) >= Gem::Version.new('3.0')
     rescue StandardError

@@ -6,18 +6,20 @@ module Hyperion
   class Config
     SETTINGS = %w[
       workers threads port host environment pidfile rackup preload_app
-      log_level log_format log_requests graceful_timeout tmp_dir
+      log_level log_format log_requests graceful_timeout tmp_dir no_preload_static
+      page_cache_recheck page_cache_max_bytes page_cache_max_file
       max_header_bytes max_uri_bytes max_body_bytes body_memory_bytes
       header_timeout body_timeout keepalive_timeout write_timeout
     ].freeze
     HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
 
-    attr_reader :path, :settings, :binds, :hooks
+    attr_reader :path, :settings, :binds, :hooks, :preload_static
 
     def initialize(path = nil)
       @path = path
       @settings = {}
       @binds = []
+      @preload_static = [] # [dir, immutable]
       @hooks = Hash.new { |h, k| h[k] = [] }
     end
 
@@ -57,6 +59,11 @@ module Hyperion
 
       def bind(uri)
         @config.binds << uri.to_s
+      end
+
+      # Serve DIR's files natively, before the app, at their path inside DIR.
+      def preload_static(dir, immutable: true)
+        @config.preload_static << [dir.to_s, immutable ? 'true' : 'false']
       end
 
       def preload_app!(flag = true)

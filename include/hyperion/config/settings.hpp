@@ -22,6 +22,17 @@ struct Limits {
   std::chrono::milliseconds write_timeout{60'000};      // client not draining (close)
 };
 
+struct PreloadDir {
+  std::string dir;
+  bool immutable = true;
+};
+
+struct PageCacheSettings {
+  std::chrono::milliseconds recheck_interval{5000};  // stat() a cached file at most this often
+  std::size_t max_bytes = 256u << 20;                // per worker
+  std::size_t max_file_bytes = 1u << 20;             // larger files go out with sendfile(2)
+};
+
 struct Settings {
   std::string rackup = "config.ru";
   std::optional<std::string> config_file;  // -C; default config/hyperion.rb if present
@@ -39,6 +50,9 @@ struct Settings {
   std::chrono::milliseconds graceful_timeout{30'000};
   std::string tmp_dir = "/tmp";
   Limits limits;
+  std::vector<PreloadDir> preload_static;  // served natively before the app
+  bool no_preload_static = false;          // no Rails public/ auto-detect
+  PageCacheSettings page_cache;
 };
 
 // The bind list the server really uses: binds if given, else tcp://host:port.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "hyperion/util/result.hpp"
 
@@ -14,6 +15,10 @@ namespace hyperion::server {
 class DispatchQueue;
 class HttpServer;
 }  // namespace hyperion::server
+
+namespace hyperion::static_files {
+class RouteTable;
+}
 
 namespace hyperion::proc {
 
@@ -25,6 +30,10 @@ class AppHost {
   // Loads the rackup. The error text names file and line.
   virtual Result<bool> loadApp() = 0;
   virtual bool appLoaded() const = 0;
+  // Routes registered from Ruby (Hyperion::Server.handle_static / handle).
+  virtual const static_files::RouteTable& routes() const = 0;
+  // Static directories the app implies (a Rails app's public/).
+  virtual std::vector<std::string> detectedStaticDirs() const = 0;
   // Runs the config file's blocks for hook; failures are logged, not fatal.
   virtual void runHook(Hook hook, int worker_index) = 0;
   // fork() through Ruby (Process.fork) so the VM is fork-safe: 0 in the child.

@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "hyperion/http1/request_parser.hpp"
 #include "hyperion/net/transport.hpp"
@@ -16,9 +17,20 @@ namespace hyperion::server {
 
 using Clock = std::chrono::steady_clock;
 
+// One piece of queued output: bytes we own, bytes someone else keeps alive
+// (a page-cache entry, a prebuilt route), or a span of a file for sendfile(2).
 struct OutputChunk {
-  std::string bytes;
+  std::string storage;
+  std::string_view view;               // when storage is empty
+  std::shared_ptr<const void> keeper;  // keeps view's bytes alive
+  net::UniqueFd file;
+  std::uint64_t file_offset = 0;
+  std::uint64_t file_left = 0;
   std::shared_ptr<Exchange> owner;  // told as its bytes leave (backpressure)
+
+  bool isFile() const { return file.valid(); }
+  std::string_view bytes() const { return storage.empty() ? view : std::string_view(storage); }
+  std::uint64_t length() const { return isFile() ? file_left : bytes().size(); }
 };
 
 struct Connection {

@@ -36,6 +36,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // --- Ruby thread ---
   // Queues bytes for the client. Never blocks; call waitWritable() after.
   void send(std::string bytes);
+  // Queues a whole file (the head announcing `size` bytes was sent before).
+  // The loop serves it from its page cache or with sendfile(2); the Ruby
+  // thread does not wait for a slow client to drain it.
+  void sendFile(std::string path, std::uint64_t size);
   // Blocks while more than the high-water mark is unsent, so a slow client
   // slows the producer instead of growing memory. False if the client is gone.
   bool waitWritable();
@@ -54,6 +58,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void onBytesWritten(std::size_t n);
   void onClientGone();
   void completeHijack(int fd, std::string leftover);
+
+  // Set by the loop for a Hyperion::Server.handle route: which Ruby handler.
+  int routeHandler() const { return route_handler_; }
+  void setRouteHandler(int id) { route_handler_ = id; }
 
   // Access-log figures, set by finish().
   int status() const { return status_; }
@@ -80,6 +88,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string hijack_leftover_;
   int status_ = 0;
   std::size_t body_bytes_ = 0;
+  int route_handler_ = -1;
 };
 
 }  // namespace hyperion::server

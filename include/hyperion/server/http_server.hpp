@@ -17,12 +17,16 @@
 #include "hyperion/server/connection.hpp"
 #include "hyperion/server/dispatch_queue.hpp"
 #include "hyperion/server/loop_mailbox.hpp"
+#include "hyperion/static/page_cache.hpp"
+#include "hyperion/static/route_table.hpp"
+#include "hyperion/static/static_directory.hpp"
 
 namespace hyperion::server {
 
 class HttpServer {
  public:
-  HttpServer(const config::Settings& settings, std::vector<net::Listener> listeners, DispatchQueue& queue);
+  HttpServer(const config::Settings& settings, std::vector<net::Listener> listeners, DispatchQueue& queue,
+             const static_files::RouteTable& routes, std::vector<static_files::StaticDirectory> static_dirs);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -54,9 +58,18 @@ class HttpServer {
   void onFinish(Connection& conn, Exchange& exchange, bool keep_alive);
   void onHijack(Connection& conn, const std::shared_ptr<Exchange>& exchange);
 
+  // answered without Ruby (native_responses.cpp)
+  bool answerNatively(Connection& conn, const http1::Request& request, int& handler_id);
+  bool answerFromStaticDirectory(Connection& conn, const http1::Request& request);
+  void finishNative(Connection& conn, const http1::Request& request, int status, std::size_t body_bytes,
+                    bool keep_alive);
+  void onSendFile(Connection& conn, LoopMessage& message);
+
   // writing and closing (connection_write.cpp)
   void queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner);
+  void queueChunk(Connection& conn, OutputChunk chunk);
   void flush(Connection& conn);
+  bool sendFileChunk(Connection& conn);  // false: stop flushing for now
   void markBroken(Connection& conn);
   void closeWhenDone(Connection& conn);
 
@@ -66,6 +79,9 @@ class HttpServer {
   const config::Settings& settings_;
   std::vector<net::Listener> listeners_;
   DispatchQueue& queue_;
+  static_files::RouteLookup routes_;
+  std::vector<static_files::StaticDirectory> static_dirs_;
+  static_files::PageCache page_cache_;  // files that Rack bodies name with to_path
   std::shared_ptr<LoopMailbox> mailbox_;
   net::UniqueFd epoll_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;

@@ -1,6 +1,7 @@
 #pragma once
 // How Ruby threads talk to the event loop: a locked vector of messages and an
 // eventfd that wakes epoll. The loop swaps the whole vector out per wake-up.
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,11 +14,13 @@ namespace hyperion::server {
 class Exchange;
 
 struct LoopMessage {
-  enum class Kind { Send, Finish, Hijack, Shutdown, Wake };
+  enum class Kind { Send, SendFile, Finish, Hijack, Shutdown, Wake };
   Kind kind = Kind::Wake;
   std::shared_ptr<Exchange> exchange;
   std::string bytes;       // Send
   bool keep_alive = true;  // Finish
+  std::string path;        // SendFile: the whole file, after the head was sent
+  std::uint64_t size = 0;  // SendFile: the size the head announced
 };
 
 class LoopMailbox {
