@@ -11,7 +11,7 @@
 namespace hyperion::server {
 namespace {
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = HttpServer::kReadBufferBytes;
 // While a request runs we keep reading (to see EOF and pipelined requests), but
 // only this much: a client cannot make us buffer without bound.
 constexpr std::size_t kMaxBufferedWhileBusy = 1024 * 1024;
@@ -29,10 +29,10 @@ void HttpServer::onReadable(Connection& conn) {
       conn.input.clear();
       conn.input_offset = 0;
     }
-    const std::size_t old_size = conn.input.size();
-    conn.input.resize(old_size + kReadChunk);
-    ssize_t n = conn.transport->read(conn.input.data() + old_size, kReadChunk);
-    conn.input.resize(old_size + (n > 0 ? static_cast<std::size_t>(n) : 0));
+    // Read into the loop's scratch buffer and append only what arrived:
+    // growing the string by 64 KiB first would zero-fill it on every read.
+    ssize_t n = conn.transport->read(read_buffer_.get(), kReadChunk);
+    if (n > 0) conn.input.append(read_buffer_.get(), static_cast<std::size_t>(n));
     if (n > 0) {
       conn.last_read = now_;
       if (conn.lingering) {  // a rejected request's body: read and forget

@@ -4,27 +4,50 @@
 
 namespace hyperion::server {
 
+void DispatchQueue::wakeMostRecentlyIdle() {
+  Waiter* waiter = idle_.back();
+  idle_.pop_back();
+  waiter->woken = true;
+  waiter->cv.notify_one();
+}
+
 void DispatchQueue::push(std::shared_ptr<Exchange> job) {
   std::lock_guard lock(mutex_);
   jobs_.push_back(std::move(job));
-  if (!idle_.empty()) {
-    Waiter* waiter = idle_.back();
-    idle_.pop_back();
-    waiter->woken = true;
-    waiter->cv.notify_one();
-  }
+  pending_.store(jobs_.size(), std::memory_order_relaxed);
+  // Everyone asleep: wake one. Otherwise a running thread will take it (and
+  // the watchdog covers a running thread that is stuck).
+  if (!idle_.empty() && idle_.size() == known_) wakeMostRecentlyIdle();
+}
+
+bool DispatchQueue::wakeIfStalled(Clock::time_point now, Clock::duration stall) {
+  std::lock_guard lock(mutex_);
+  if (jobs_.empty() || idle_.empty() || now - last_pop_ < stall) return false;
+  wakeMostRecentlyIdle();
+  last_pop_ = now;  // give the woken thread a full period before waking another
+  return true;
 }
 
 DispatchQueue::PopStatus DispatchQueue::pop(Waiter& waiter, std::shared_ptr<Exchange>& job) {
   std::unique_lock lock(mutex_);
+  if (!waiter.registered) {
+    waiter.registered = true;
+    ++known_;
+  }
   for (;;) {
     if (!jobs_.empty()) {
       job = std::move(jobs_.front());
       jobs_.pop_front();
+      pending_.store(jobs_.size(), std::memory_order_relaxed);
+      last_pop_ = Clock::now();
       return PopStatus::Job;
     }
-    if (closed_) return PopStatus::Closed;
-    if (waiter.interrupted) {
+    if (closed_ || waiter.interrupted) {
+      // Not running a job and maybe never coming back (Thread#kill): stop
+      // counting this thread until it pops again.
+      waiter.registered = false;
+      --known_;
+      if (closed_) return PopStatus::Closed;
       waiter.interrupted = false;
       return PopStatus::Interrupted;
     }

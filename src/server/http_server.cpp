@@ -19,6 +19,9 @@ constexpr std::uint64_t kConnectionBit = 1ull << 63;
 constexpr int kMaxEvents = 256;
 constexpr int kAcceptBatch = 64;
 constexpr auto kTimeoutScanEvery = std::chrono::milliseconds(200);
+// A running Ruby thread that has not taken a queued job for this long is
+// busy (sleeping, in IO, or in a slow request): wake another.
+constexpr auto kDispatchStall = std::chrono::milliseconds(2);
 
 std::string peerAddress(const sockaddr_storage& addr) {
   char text[INET6_ADDRSTRLEN] = "";
@@ -71,7 +74,10 @@ void HttpServer::run() {
   last_timeout_scan_ = now_;
   for (;;) {
     if (draining() && connections_.empty()) break;
-    int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(kTimeoutScanEvery.count()));
+    // While requests wait for a Ruby thread, wake up often enough to run the
+    // dispatch watchdog; otherwise only for the timeout scan.
+    const int timeout_ms = queue_.hasPending() ? 1 : static_cast<int>(kTimeoutScanEvery.count());
+    int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
     now_ = Clock::now();
     if (n < 0 && errno != EINTR) {
       spdlog::critical("epoll_wait failed: {}", std::strerror(errno));
@@ -95,6 +101,7 @@ void HttpServer::run() {
         acceptFrom(listeners_[index].fd.get(), listeners_[index]);
       }
     }
+    if (queue_.hasPending()) queue_.wakeIfStalled(now_, kDispatchStall);
     if (now_ - last_timeout_scan_ >= kTimeoutScanEvery) {
       checkTimeouts();
       last_timeout_scan_ = now_;

@@ -1,9 +1,16 @@
 #pragma once
 // Hands finished requests from the event loop to the worker's Ruby threads.
-// Idle threads wait here with the GVL released. Wake-ups go to the most
-// recently idle thread first (LIFO): its stack and caches are warm, and on a
-// lightly loaded worker one thread ends up doing the work instead of every
-// request waking a different cold thread (measured in shared/notes).
+// Idle threads wait here with the GVL released.
+//
+// Wake-up policy (shared/notes/performance-facts.md): a push wakes a thread
+// only when every thread is idle, and then the most recently idle one (LIFO:
+// warm stack and caches). While some thread is running, it picks up queued
+// jobs itself, so the GVL is not handed around between threads for requests
+// one thread could serve back to back. If that thread stops making progress
+// (it sleeps or waits on IO inside the app), the loop's watchdog
+// (wakeIfStalled) wakes another idle thread.
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -22,7 +29,9 @@ class DispatchQueue {
     std::condition_variable cv;
     bool woken = false;
     bool interrupted = false;
+    bool registered = false;  // counted in known_ threads
   };
+  using Clock = std::chrono::steady_clock;
   enum class PopStatus { Job, Interrupted, Closed };
 
   void push(std::shared_ptr<Exchange> job);
@@ -32,11 +41,21 @@ class DispatchQueue {
   void close();                    // wakes everyone; pop returns Closed once empty
 
   std::size_t pending() const;
+  // Lock-free hint for the loop: are jobs waiting?
+  bool hasPending() const { return pending_.load(std::memory_order_relaxed) > 0; }
+  // The watchdog: jobs are waiting and no thread has taken one for `stall`:
+  // wake an idle thread. Returns true if it woke one.
+  bool wakeIfStalled(Clock::time_point now, Clock::duration stall);
 
  private:
+  void wakeMostRecentlyIdle();  // mutex held
+
   mutable std::mutex mutex_;
   std::deque<std::shared_ptr<Exchange>> jobs_;
   std::vector<Waiter*> idle_;  // back = most recently idle
+  std::size_t known_ = 0;      // threads that ever called pop()
+  Clock::time_point last_pop_{};
+  std::atomic<std::size_t> pending_{0};
   bool closed_ = false;
 };
 

@@ -42,6 +42,9 @@ class HttpServer {
   bool waitStopped(std::chrono::milliseconds timeout);
   std::size_t connectionCount() const { return connection_count_.load(); }
 
+ public:
+  static constexpr std::size_t kReadBufferBytes = 64 * 1024;
+
  private:
   // accept / loop plumbing (http_server.cpp)
   void acceptFrom(int listen_fd, const net::Listener& listener);
@@ -87,6 +90,7 @@ class HttpServer {
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::uint64_t next_id_ = 1;
   std::vector<LoopMessage> inbox_;
+  std::unique_ptr<char[]> read_buffer_ = std::make_unique<char[]>(kReadBufferBytes);
   std::vector<std::uint64_t> doomed_;  // destroyed at the end of the loop iteration
   std::atomic<bool> draining_{false};
   std::atomic<std::size_t> connection_count_{0};

@@ -110,7 +110,10 @@ TEST(DispatchQueue, WakesMostRecentlyIdleThreadFirst) {
     EXPECT_EQ(second.job, job1);
   }
 
+  // `second` took job1 and is busy with it: job2 is not pushed onto another
+  // thread at once; the loop's watchdog wakes `first` once `second` stalls.
   q.push(job2);
+  EXPECT_TRUE(q.wakeIfStalled(DispatchQueue::Clock::now() + std::chrono::seconds(1), std::chrono::milliseconds(2)));
   ASSERT_TRUE(waitFor([&] { return first.done.load() && second.done.load(); }));
   EXPECT_EQ(first.status, PopStatus::Job);
   EXPECT_EQ(first.job, job2);
