@@ -332,8 +332,8 @@ bench_one() { # bench_one WORKLOAD SERVER
     [ "$other" -lt "$NOISY_CPU" ] && break
     log "$workload / $server: other processes used ${other}% of a CPU during the runs"
     # Something else ran: repeat the timed runs (server still up) while retries and budget last.
+    [ "$attempt" -lt "$NOISY_RETRIES" ] && [ "$QUIET_BUDGET" -gt 0 ] && kill -0 "$SERVER_PID" 2>/dev/null || break
     attempt=$((attempt + 1))
-    [ "$attempt" -le "$NOISY_RETRIES" ] && [ "$QUIET_BUDGET" -gt 0 ] && kill -0 "$SERVER_PID" 2>/dev/null || break
     QUIET_BUDGET=$((QUIET_BUDGET - RUNS * DURATION))
     wait_quiet
     log "$workload / $server: repeating the runs (retry $attempt of $NOISY_RETRIES)"

@@ -133,6 +133,12 @@ ResponsePlan planResponse(const ResponseInput& in) {
   std::optional<std::size_t> length_header;  // what we send as Content-Length
   if (no_body_status) {
     plan.framing = BodyFraming::None;
+  } else if (in.request_is_head && declared_length) {
+    // HEAD: the app's body is usually empty; the length it declares is the
+    // length a GET would have (Rack::Files, Rack::Head).
+    plan.framing = BodyFraming::ContentLength;
+    plan.content_length = *declared_length;
+    length_header = *declared_length;
   } else if (in.body_length) {
     // The whole body is in hand: its real size wins over anything declared.
     plan.framing = BodyFraming::ContentLength;

@@ -43,7 +43,10 @@ std::vector<static_files::StaticDirectory> loadStaticDirectories(const config::S
   }
   std::vector<static_files::StaticDirectory> loaded;
   for (const auto& dir : dirs) {
-    auto directory = static_files::StaticDirectory::load(dir.dir, dir.immutable, settings.page_cache.max_file_bytes * 64);
+    static_files::StaticDirectory::Options options;
+    options.immutable = dir.immutable;
+    options.recheck_interval = settings.page_cache.recheck_interval;
+    auto directory = static_files::StaticDirectory::load(dir.dir, options);
     if (!directory) {
       spdlog::error("static preload of {} failed: {}", dir.dir, directory.error());
       continue;

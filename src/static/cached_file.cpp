@@ -1,12 +1,11 @@
 #include "hyperion/static/cached_file.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "hyperion/net/unique_fd.hpp"
 #include "hyperion/static/http_date.hpp"

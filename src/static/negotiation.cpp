@@ -97,7 +97,8 @@ int acceptedQuality(std::string_view accept_encoding, std::string_view coding) {
       // rather than guessing what the client meant.
       std::string_view parameter = trimWhitespace(element.substr(semicolon + 1));
       const auto equals = parameter.find('=');
-      if (equals == std::string_view::npos || !http1::equalsIgnoreCase(trimWhitespace(parameter.substr(0, equals)), "q"))
+      if (equals == std::string_view::npos ||
+          !http1::equalsIgnoreCase(trimWhitespace(parameter.substr(0, equals)), "q"))
         continue;
       const auto parsed = parseQuality(trimWhitespace(parameter.substr(equals + 1)));
       if (!parsed) continue;

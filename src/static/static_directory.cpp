@@ -1,16 +1,15 @@
 #include "hyperion/static/static_directory.hpp"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <climits>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #include "hyperion/static/mime_types.hpp"
 #include "hyperion/static/request_path.hpp"

@@ -16,10 +16,10 @@
 namespace hyperion::static_files {
 
 struct CachedFile {
-  std::string path;           // filesystem path it was read from
-  std::string body;           // whole content
+  std::string path;  // filesystem path it was read from
+  std::string body;  // whole content
   std::uint64_t size = 0;
-  timespec mtime{};           // st_mtim
+  timespec mtime{};  // st_mtim
   ino_t inode = 0;
   std::string etag;           // strong: "\"<size hex>-<mtime sec hex><mtime nsec hex, 8 digits>\""
   std::string last_modified;  // IMF-fixdate of mtime
@@ -53,8 +53,7 @@ std::optional<FileStamp> statRegularFile(const std::string& path);
 
 // The file alone, without looking for compressed siblings. Errors: missing,
 // not a regular file, bigger than max_file_bytes, unreadable, changed while read.
-Result<std::shared_ptr<CachedFile>> readCachedFile(const std::string& path, bool immutable,
-                                                   std::size_t max_file_bytes);
+Result<std::shared_ptr<CachedFile>> readCachedFile(const std::string& path, bool immutable, std::size_t max_file_bytes);
 
 // The file plus path.gz / path.br when those are readable regular files within
 // the limit; a sibling that cannot be loaded is simply left out.

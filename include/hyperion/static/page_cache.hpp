@@ -21,8 +21,8 @@ namespace hyperion::static_files {
 // (a nested struct with member initializers is incomplete there).
 struct PageCacheOptions {
   std::chrono::milliseconds recheck_interval{5000};
-  std::size_t max_bytes = 256u << 20;       // bodies, variants included
-  std::size_t max_file_bytes = 64u << 20;  // per file read on a miss
+  std::size_t max_bytes = 256u << 20;                          // bodies, variants included
+  std::size_t max_file_bytes = 64u << 20;                      // per file read on a miss
   std::function<std::chrono::steady_clock::time_point()> now;  // defaults to steady_clock::now; tests inject a fake
 };
 

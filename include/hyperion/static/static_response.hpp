@@ -22,9 +22,9 @@ struct StaticRequest {
 StaticRequest toStaticRequest(const http1::Request& request);
 
 struct StaticReply {
-  int status = 200;       // 200, 206, 304, 416, or 405 for methods other than GET/HEAD
-  std::string head;       // status line + headers + blank line
-  std::string_view body;  // slice of the chosen entry's body; empty for HEAD/304/416/405
+  int status = 200;                          // 200, 206, 304, 416, or 405 for methods other than GET/HEAD
+  std::string head;                          // status line + headers + blank line
+  std::string_view body;                     // slice of the chosen entry's body; empty for HEAD/304/416/405
   std::shared_ptr<const CachedFile> keeper;  // keeps `body` alive while it is written
 };
 

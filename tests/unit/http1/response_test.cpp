@@ -468,3 +468,13 @@ TEST(Date, HttpDateFormat) {
   EXPECT_TRUE(std::regex_match(date, std::regex(R"([A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT)")))
       << date;
 }
+
+TEST(ResponsePlan, HeadKeepsTheAppsDeclaredLengthWithAnEmptyBody) {
+  ResponseInput in;
+  in.headers = {{"Content-Length", "1024"}};
+  in.body_length = 0;  // Rack::Files / Rack::Head answer HEAD with an empty body
+  in.request_is_head = true;
+  auto plan = planResponse(in);
+  EXPECT_EQ(plan.framing, BodyFraming::None);
+  EXPECT_NE(plan.head.find("Content-Length: 1024\r\n"), std::string::npos) << plan.head;
+}

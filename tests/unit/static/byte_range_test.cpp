@@ -77,8 +77,8 @@ TEST(ByteRange, OtherUnitsAreIgnored) {
 
 TEST(ByteRange, MalformedIsIgnored) {
   for (std::string_view header :
-       {"bytes", "bytes=", "bytes=-", "bytes=abc", "bytes=1", "bytes=a-5", "bytes=5-a", "bytes=+5-10",
-        "bytes=5--10", "bytes=1-2-3", "bytes=0x10-20", "bytes=1 0-20", "0-99", "=0-99", "bytes=-5-"}) {
+       {"bytes", "bytes=", "bytes=-", "bytes=abc", "bytes=1", "bytes=a-5", "bytes=5-a", "bytes=+5-10", "bytes=5--10",
+        "bytes=1-2-3", "bytes=0x10-20", "bytes=1 0-20", "0-99", "=0-99", "bytes=-5-"}) {
     expectKind(header, 1000, RangeKind::Whole);
   }
 }

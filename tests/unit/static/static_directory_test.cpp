@@ -1,9 +1,8 @@
 #include "hyperion/static/static_directory.hpp"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -100,10 +99,31 @@ TEST(StaticRequestPath, DecodesOnlyOnce) {
 }
 
 TEST(StaticRequestPath, RejectsTraversalAndJunk) {
-  for (std::string_view raw :
-       {"/../etc/passwd", "/..", "/a/../b", "/a/..", "/%2e%2e/x", "/%2E%2E/x", "/.%2e/x", "/%2e./x",
-        "/a/%2E%2E/%2e%2e/x", "/..%2f..%2fetc/passwd", "/..%2F", "/a\\..\\b", "/a%5c..%5cb", "/a%5Cb",
-        "/a%00.txt", "/a%0a", "/%7f", "/bad%zz", "/bad%2", "/bad%", "", "a.txt", "*", "..", "\\a"}) {
+  for (std::string_view raw : {"/../etc/passwd",
+                               "/..",
+                               "/a/../b",
+                               "/a/..",
+                               "/%2e%2e/x",
+                               "/%2E%2E/x",
+                               "/.%2e/x",
+                               "/%2e./x",
+                               "/a/%2E%2E/%2e%2e/x",
+                               "/..%2f..%2fetc/passwd",
+                               "/..%2F",
+                               "/a\\..\\b",
+                               "/a%5c..%5cb",
+                               "/a%5Cb",
+                               "/a%00.txt",
+                               "/a%0a",
+                               "/%7f",
+                               "/bad%zz",
+                               "/bad%2",
+                               "/bad%",
+                               "",
+                               "a.txt",
+                               "*",
+                               "..",
+                               "\\a"}) {
     EXPECT_FALSE(normalizeRequestPath(raw)) << raw;
   }
 }
@@ -178,10 +198,10 @@ TEST(StaticDirectory, TraversalAttemptsAreRejected) {
   site.write("a/b.txt", "inside");
   site.temp.write("secret.txt", "outside");
   auto dir = loadOrDie(site.root);
-  for (std::string_view raw : {"/../etc/passwd", "/../secret.txt", "/%2e%2e/x", "/%2e%2e/secret.txt",
-                               "/a/%2E%2E/%2e%2e/x", "/a/%2E%2E/%2e%2e/secret.txt", "/..%2fsecret.txt",
-                               "/a/..%2f..%2fsecret.txt", "/a\\..\\..\\secret.txt", "/a%5c..%5c..%5csecret.txt",
-                               "/a/b.txt%00.png", "/a/.%2e/b.txt"}) {
+  for (std::string_view raw :
+       {"/../etc/passwd", "/../secret.txt", "/%2e%2e/x", "/%2e%2e/secret.txt", "/a/%2E%2E/%2e%2e/x",
+        "/a/%2E%2E/%2e%2e/secret.txt", "/..%2fsecret.txt", "/a/..%2f..%2fsecret.txt", "/a\\..\\..\\secret.txt",
+        "/a%5c..%5c..%5csecret.txt", "/a/b.txt%00.png", "/a/.%2e/b.txt"}) {
     auto lookup = dir.find(raw);
     EXPECT_EQ(lookup.kind, Kind::Rejected) << raw;
     EXPECT_EQ(lookup.file, nullptr) << raw;

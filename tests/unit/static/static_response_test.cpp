@@ -51,6 +51,14 @@ bool hasHeader(const std::string& head, const std::string& name) {
   return head.find("\r\n" + name + ": ") != std::string::npos;
 }
 
+// The Date line changes every second; comparisons of whole heads leave it out.
+std::string withoutDate(const std::string& head) {
+  auto start = head.find("\r\nDate: ");
+  if (start == std::string::npos) return head;
+  auto end = head.find("\r\n", start + 2);
+  return head.substr(0, start) + head.substr(end);
+}
+
 std::size_t count(const std::string& haystack, const std::string& needle) {
   std::size_t n = 0;
   for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
@@ -176,7 +184,7 @@ TEST(StaticResponse, HeadHasTheGetHeadAndNoBody) {
   request.method = "HEAD";
   auto head_reply = buildStaticReply(file, request);
   EXPECT_EQ(head_reply.status, 200);
-  EXPECT_EQ(head_reply.head, get_reply.head);  // same second in practice; Date is cached per second
+  EXPECT_EQ(withoutDate(head_reply.head), withoutDate(get_reply.head));
   EXPECT_TRUE(head_reply.body.empty());
   EXPECT_TRUE(has(head_reply.head, "Content-Length: 14"));
 }

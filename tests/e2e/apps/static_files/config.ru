@@ -1,0 +1,48 @@
+# frozen_string_literal: true
+
+# Used by static_files_test.rb: Rack::Files over $FILES_DIR, whose whole-file
+# bodies (to_path) the server sends from its page cache or with sendfile.
+require 'rack'
+
+# Rack 2.2's Rack::Files answers If-Modified-Since itself but sets no ETag
+# (and Rack::ETag skips to_path bodies), so /etag-files adds a strong ETag
+# from size and mtime and lets Rack::ConditionalGet answer If-None-Match.
+class FileETag
+  def initialize(app, root)
+    @app = app
+    @root = root
+  end
+
+  def call(env)
+    status, headers, body = @app.call(env)
+    path = File.join(@root, Rack::Utils.unescape_path(env['PATH_INFO']))
+    if status == 200 && File.file?(path)
+      stat = File.stat(path)
+      headers['ETag'] = %("#{stat.size.to_s(16)}-#{stat.mtime.to_i.to_s(16)}")
+    end
+    [status, headers, body]
+  end
+end
+
+root = ENV.fetch('FILES_DIR')
+
+map '/files' do
+  run Rack::Files.new(root)
+end
+
+map '/etag-files' do
+  use Rack::ConditionalGet
+  use FileETag, root
+  run Rack::Files.new(root)
+end
+
+map '/quick' do
+  run ->(_env) { [200, { 'content-type' => 'text/plain' }, ['quick']] }
+end
+
+map '/slow' do
+  run lambda { |_env|
+    sleep 2
+    [200, { 'content-type' => 'text/plain' }, ['slow done']]
+  }
+end
