@@ -12,6 +12,10 @@
 
 #include <string>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace hyperion::rb {
 
 // Runs fn() under rb_protect. Returns the jump state (0 = no error).
@@ -24,6 +28,12 @@ int protect(Fn& fn) {
         return Qnil;
       },
       reinterpret_cast<VALUE>(&fn), &state);
+#if defined(__SANITIZE_ADDRESS__)
+  // Ruby unwound with its own longjmp, which ASan does not intercept: the
+  // skipped frames' redzones stay poisoned and would be reported when the
+  // stack is reused. Clear them.
+  if (state != 0) __asan_handle_no_return();
+#endif
   return state;
 }
 
