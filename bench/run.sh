@@ -19,6 +19,11 @@
 # trap stops every process group it started, so nothing is left running.
 set -uo pipefail
 
+# The command as typed, with the settings that came from the environment (for the report).
+INVOCATION=""
+for var in $(compgen -e | grep -E '^(BENCH_[A-Z_]+|HYPERION)$' | sort); do INVOCATION+="$var=${!var@Q} "; done
+INVOCATION+="bench/run.sh"
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 HYPERION=${HYPERION:-$ROOT/build/release/hyperion}
@@ -288,11 +293,20 @@ group_jiffies() {
   done
   echo "$sum"
 }
-children_jiffies() { # from bash's `times`: second line is the reaped children's user and sys time
-  times | sed -n 2p | awk '{
-    t = 0
-    for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] }
-    printf "%d\n", t * 100 }'
+# Sets CHILD_J: user+sys jiffies of the children this shell has reaped (wrk, through timeout).
+# `times` has to run in this very shell: inside $(...) or a pipe it would describe a fresh
+# subshell, whose children are not ours. Hence a variable instead of output.
+children_jiffies() {
+  local _ user sys t total=0
+  times >"$WORK/times"
+  { read -r _; read -r user sys; } <"$WORK/times"
+  for t in "$user" "$sys"; do # e.g. 1m2.345s
+    local min=${t%%m*} sec=${t#*m}
+    sec=${sec%s}
+    local whole=${sec%.*} frac=${sec#*.}000
+    total=$((total + 10#$min * 6000 + 10#$whole * 100 + 10#${frac:0:2}))
+  done
+  CHILD_J=$total
 }
 
 record() { # record WORKLOAD SERVER STATUS NOTE [RSS_MAIN RSS_GROUP OTHER_CPU_PCT]
@@ -319,12 +333,12 @@ bench_one() { # bench_one WORKLOAD SERVER
   rss=$(rss_of "$SERVER_PID")
   local m0 g0 c0 t0 m1 g1 c1 t1 other attempt=0 note
   while :; do
-    m0=$(machine_jiffies); g0=$(group_jiffies "$SERVER_PID"); c0=$(children_jiffies); t0=$(date +%s%N)
+    m0=$(machine_jiffies); g0=$(group_jiffies "$SERVER_PID"); children_jiffies; c0=$CHILD_J; t0=$(date +%s%N)
     for ((i = 1; i <= RUNS; i++)); do
       run_wrk "$DURATION" "$RAW/$tag.run$i.txt"
       log "$workload / $server: run $i: $(grep -E 'Requests/sec' "$RAW/$tag.run$i.txt" | tr -s ' ' || echo 'no result')"
     done
-    m1=$(machine_jiffies); g1=$(group_jiffies "$SERVER_PID"); c1=$(children_jiffies); t1=$(date +%s%N)
+    m1=$(machine_jiffies); g1=$(group_jiffies "$SERVER_PID"); children_jiffies; c1=$CHILD_J; t1=$(date +%s%N)
     # % of one CPU used by processes that are neither the server nor wrk (clamped at 0: the
     # three counters are sampled at slightly different moments).
     other=$(( ((m1 - m0) - (g1 - g0) - (c1 - c0)) * 100 * 10000000 / (t1 - t0 + 1) ))
@@ -403,7 +417,7 @@ estimate=$((pairs * (WARMUP + RUNS * DURATION + 3)))
 log "port $PORT; ${#WORKLOADS[@]} workloads x (${SERVERS[*]}): $pairs server runs of ${WARMUP}s + ${RUNS}x${DURATION}s; about $((estimate / 60))m$((estimate % 60))s"
 
 meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
-meta command "$( [ "$QUICK" = 1 ] && printf 'BENCH_QUICK=1 ')bench/run.sh"
+meta command "$INVOCATION"
 meta duration "$DURATION"
 meta runs "$RUNS"
 meta warmup "$WARMUP"
