@@ -136,6 +136,7 @@ void HttpServer::onFinish(Connection& conn, Exchange& exchange, bool keep_alive)
 }
 
 void HttpServer::onHijack(Connection& conn, const std::shared_ptr<Exchange>& exchange) {
+  flush(conn);  // anything the app wrote before hijacking goes first
   if (conn.broken || !conn.output.empty()) {
     exchange->completeHijack(-1, {});
     return;

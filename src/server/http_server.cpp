@@ -169,6 +169,15 @@ void HttpServer::handleMailbox() {
   mailbox_->drainInto(inbox_);
   for (LoopMessage& message : inbox_) handleMessage(message);
   inbox_.clear();
+  // Bytes queued by this batch leave in one writev per connection: a stream
+  // that produced many small chunks (SSE) costs one syscall, not one each.
+  for (std::uint64_t id : to_flush_) {
+    if (Connection* conn = find(id)) {
+      conn->flush_pending = false;
+      flush(*conn);
+    }
+  }
+  to_flush_.clear();
 }
 
 void HttpServer::handleMessage(LoopMessage& message) {
@@ -191,7 +200,10 @@ void HttpServer::handleMessage(LoopMessage& message) {
         exchange.onBytesWritten(message.bytes.size());
       } else {
         queueOutput(*conn, std::move(message.bytes), message.exchange);
-        flush(*conn);
+        if (!conn->flush_pending) {
+          conn->flush_pending = true;
+          to_flush_.push_back(conn->id);
+        }
       }
       break;
     case LoopMessage::Kind::Finish:

@@ -56,6 +56,7 @@ struct Connection {
   bool peer_closed = false;     // read returned EOF
   bool broken = false;          // socket error: nothing more can be written
   bool close_after_flush = false;
+  bool flush_pending = false;   // listed in HttpServer::to_flush_ for this mailbox batch
   // After a rejection the client may still be sending its body. Closing with
   // unread bytes makes the kernel send RST, which can destroy our answer
   // before the client reads it; so we shut down writing, discard input for a

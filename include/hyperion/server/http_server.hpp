@@ -90,6 +90,7 @@ class HttpServer {
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::uint64_t next_id_ = 1;
   std::vector<LoopMessage> inbox_;
+  std::vector<std::uint64_t> to_flush_;  // connections with output queued by the current mailbox batch
   std::unique_ptr<char[]> read_buffer_ = std::make_unique<char[]>(kReadBufferBytes);
   std::vector<std::uint64_t> doomed_;  // destroyed at the end of the loop iteration
   std::atomic<bool> draining_{false};
