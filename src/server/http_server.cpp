@@ -110,7 +110,6 @@ void HttpServer::run() {
       connections_.erase(id);
     }
     doomed_.clear();
-    connection_count_.store(connections_.size(), std::memory_order_relaxed);
   }
   {
     std::lock_guard lock(stopped_mutex_);

@@ -13,15 +13,6 @@
 #include "hyperion/static/static_response.hpp"
 
 namespace hyperion::server {
-namespace {
-
-std::string_view headerOrEmpty(const http1::Request& request, std::string_view name) {
-  const std::string* value = request.header(name);
-  return value ? std::string_view(*value) : std::string_view();
-}
-
-}  // namespace
-
 bool HttpServer::answerNatively(Connection& conn, const http1::Request& request, int& handler_id) {
   if (const static_files::Route* route = routes_.find(request.method, request.path())) {
     if (!route->is_static) {
@@ -49,14 +40,8 @@ bool HttpServer::answerFromStaticDirectory(Connection& conn, const http1::Reques
     }
     if (found.kind != static_files::StaticDirectory::LookupKind::Found) continue;
     const bool keep_alive = request.keep_alive && !draining();
-    static_files::StaticRequest static_request;
-    static_request.method = request.method;
-    static_request.if_none_match = headerOrEmpty(request, "if-none-match");
-    static_request.if_modified_since = headerOrEmpty(request, "if-modified-since");
-    static_request.range = headerOrEmpty(request, "range");
-    static_request.accept_encoding = headerOrEmpty(request, "accept-encoding");
-    static_request.version_minor = request.version_minor;
-    static_request.keep_alive = keep_alive;
+    static_files::StaticRequest static_request = static_files::toStaticRequest(request);
+    static_request.keep_alive = keep_alive;  // also closes when the server is draining
     static_files::StaticReply reply = static_files::buildStaticReply(found.file, static_request);
     const std::size_t body_bytes = reply.body.size();
     queueOutput(conn, std::move(reply.head), nullptr);

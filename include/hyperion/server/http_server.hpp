@@ -40,7 +40,6 @@ class HttpServer {
   bool draining() const { return draining_.load(std::memory_order_acquire); }
   // Thread-safe: waits until run() has returned, or the timeout passes.
   bool waitStopped(std::chrono::milliseconds timeout);
-  std::size_t connectionCount() const { return connection_count_.load(); }
 
  public:
   static constexpr std::size_t kReadBufferBytes = 64 * 1024;
@@ -94,7 +93,6 @@ class HttpServer {
   std::unique_ptr<char[]> read_buffer_ = std::make_unique<char[]>(kReadBufferBytes);
   std::vector<std::uint64_t> doomed_;  // destroyed at the end of the loop iteration
   std::atomic<bool> draining_{false};
-  std::atomic<std::size_t> connection_count_{0};
   bool listening_ = true;
   Clock::time_point now_{};
   Clock::time_point last_timeout_scan_{};
