@@ -1,5 +1,6 @@
 // Objects the app can touch that reach back into the server: rack.hijack,
-// the Rack 3 stream, and Hyperion.__log behind rack.errors.
+// the Rack 3 stream, the shared empty rack.input, and Hyperion.__log behind
+// rack.errors.
 #include "hyperion/log/logger.hpp"
 #include "runtime.hpp"
 
@@ -13,13 +14,18 @@ struct NativeRef {
 void freeRef(void* p) { delete static_cast<NativeRef*>(p); }
 std::size_t sizeRef(const void*) { return sizeof(NativeRef); }
 
-const rb_data_type_t kHijackType = {"Hyperion::Hijack", {nullptr, freeRef, sizeRef}, nullptr, nullptr,
-                                    RUBY_TYPED_FREE_IMMEDIATELY};
+// rack.hijack is one object per Ruby thread, reused for every request that
+// thread serves (no allocation per request). Its data is the ThreadState
+// itself, which lives as long as the process (RubyRuntime::keep) and is not
+// owned by it: no free function.
+std::size_t sizeHijack(const void*) { return 0; }
+const rb_data_type_t kHijackType = {"Hyperion::Hijack", {nullptr, nullptr, sizeHijack}, nullptr, nullptr, 0};
 const rb_data_type_t kStreamType = {"Hyperion::Stream", {nullptr, freeRef, sizeRef}, nullptr, nullptr,
                                     RUBY_TYPED_FREE_IMMEDIATELY};
 
 VALUE g_hijack_class = Qnil;
 VALUE g_stream_class = Qnil;
+VALUE g_empty_input_class = Qnil;
 
 ThreadState& liveState(VALUE self, const rb_data_type_t* type, const char* what) {
   auto* ref = static_cast<NativeRef*>(rb_check_typeddata(self, type));
@@ -37,8 +43,19 @@ struct HijackCall {
   int fd;
 };
 
+// The object is shared by all of its thread's requests, so it must refuse
+// to act for any request but the one in progress: after the response is
+// finished (hijack_open is cleared before Exchange::finish, so also inside
+// rack.response_finished callbacks and between requests), and from any other
+// Ruby thread (a background thread holding an old env would otherwise take
+// whatever connection this thread serves now). Full hijack is done by the
+// request's own thread in practice (Faye, ActionCable).
 VALUE hijackCall(VALUE self) {
-  ThreadState& ts = liveState(self, &kHijackType, "rack.hijack");
+  ThreadState& ts = *static_cast<ThreadState*>(rb_check_typeddata(self, &kHijackType));
+  if (!ts.hijack_open || !ts.exchange)
+    rb_raise(rb_eIOError, "rack.hijack called after its request finished");
+  if (rb_thread_current() != ts.thread)
+    rb_raise(rb_eIOError, "rack.hijack must be called by the thread serving its request");
   if (!NIL_P(ts.hijack_io)) return ts.hijack_io;
   HijackCall call{&ts, -1};
   rb_thread_call_without_gvl(
@@ -87,6 +104,57 @@ VALUE streamClosedP(VALUE self) {
 
 VALUE streamNoop(int, VALUE*, VALUE) { return Qnil; }
 VALUE streamSelf(VALUE self) { return self; }
+
+// ---- the shared empty rack.input ----
+//
+// A request without a body (every GET) gets this one frozen, stateless
+// object as rack.input instead of a new StringIO. It answers like
+// StringIO.new("".b) at its end: read -> new "" (binary), read(n > 0) -> nil,
+// read(n, buf) -> buf cleared and nil, gets -> nil, each yields nothing,
+// rewind -> 0. Having no state, close is a no-op and it never reports closed
+// (Rack::Lint forbids apps to close rack.input anyway). Any empty body gets
+// it (none, Content-Length: 0, an empty chunked one); body bytes keep their
+// own StringIO or temp-file IO.
+
+// read([length [, buffer]]) as IO#read/StringIO#read at end of input.
+VALUE emptyInputRead(int argc, VALUE* argv, VALUE) {
+  VALUE length = Qnil;
+  VALUE buffer = Qnil;
+  rb_scan_args(argc, argv, "02", &length, &buffer);
+  long n = -1;  // -1: read to the end
+  if (!NIL_P(length)) {
+    n = NUM2LONG(length);
+    if (n < 0) rb_raise(rb_eArgError, "negative length %ld given", n);
+  }
+  if (!NIL_P(buffer)) {
+    StringValue(buffer);
+    rb_str_resize(buffer, 0);  // raises FrozenError for a frozen buffer, as StringIO does
+  }
+  if (n > 0) return Qnil;  // EOF with a length: nil
+  // No length (or 0): an empty binary String, the caller's buffer if given.
+  if (NIL_P(buffer)) return rb_str_new(nullptr, 0);
+  rb_enc_associate(buffer, rb_ascii8bit_encoding());
+  return buffer;
+}
+
+VALUE emptyInputNil(int, VALUE*, VALUE) { return Qnil; }
+VALUE emptyInputZero(VALUE) { return INT2FIX(0); }
+VALUE emptyInputTrue(VALUE) { return Qtrue; }
+VALUE emptyInputFalse(VALUE) { return Qfalse; }
+VALUE emptyInputSelf(VALUE self) { return self; }
+VALUE emptyInputEmptyArray(int, VALUE*, VALUE) { return rb_ary_new(); }
+VALUE emptyInputString(VALUE) { return rb_str_new(nullptr, 0); }
+VALUE emptyInputEncoding(VALUE) { return rb_enc_from_encoding(rb_ascii8bit_encoding()); }
+
+VALUE emptyInputEach(int argc, VALUE* argv, VALUE self) {
+  RETURN_ENUMERATOR(self, argc, argv);  // without a block, like StringIO
+  return self;                          // nothing to yield
+}
+
+VALUE emptyInputReadpartial(int, VALUE*, VALUE) {
+  rb_raise(rb_eEOFError, "end of file reached");
+  return Qnil;
+}
 
 VALUE hyperionLog(VALUE, VALUE level, VALUE message) {
   VALUE text = rb_obj_as_string(message);
@@ -164,9 +232,42 @@ void defineNativeClasses(VALUE hyperion) {
   rb_define_method(g_stream_class, "close_read", RUBY_METHOD_FUNC(streamNoop), -1);
   rb_define_method(g_stream_class, "close_write", RUBY_METHOD_FUNC(streamNoop), -1);
   rb_define_method(g_stream_class, "closed?", RUBY_METHOD_FUNC(streamClosedP), 0);
+
+  VALUE input = g_empty_input_class = rb_define_class_under(hyperion, "EmptyInput", rb_cObject);
+  rb_define_method(input, "read", RUBY_METHOD_FUNC(emptyInputRead), -1);
+  rb_define_method(input, "gets", RUBY_METHOD_FUNC(emptyInputNil), -1);
+  rb_define_method(input, "getc", RUBY_METHOD_FUNC(emptyInputNil), 0);
+  rb_define_method(input, "getbyte", RUBY_METHOD_FUNC(emptyInputNil), 0);
+  rb_define_method(input, "each", RUBY_METHOD_FUNC(emptyInputEach), -1);
+  rb_define_method(input, "each_line", RUBY_METHOD_FUNC(emptyInputEach), -1);
+  rb_define_method(input, "readlines", RUBY_METHOD_FUNC(emptyInputEmptyArray), -1);
+  rb_define_method(input, "readpartial", RUBY_METHOD_FUNC(emptyInputReadpartial), -1);
+  rb_define_method(input, "rewind", RUBY_METHOD_FUNC(emptyInputZero), 0);
+  rb_define_method(input, "pos", RUBY_METHOD_FUNC(emptyInputZero), 0);
+  rb_define_method(input, "tell", RUBY_METHOD_FUNC(emptyInputZero), 0);
+  rb_define_method(input, "size", RUBY_METHOD_FUNC(emptyInputZero), 0);
+  rb_define_method(input, "length", RUBY_METHOD_FUNC(emptyInputZero), 0);
+  rb_define_method(input, "eof?", RUBY_METHOD_FUNC(emptyInputTrue), 0);
+  rb_define_method(input, "eof", RUBY_METHOD_FUNC(emptyInputTrue), 0);
+  rb_define_method(input, "sync", RUBY_METHOD_FUNC(emptyInputTrue), 0);
+  rb_define_method(input, "closed?", RUBY_METHOD_FUNC(emptyInputFalse), 0);
+  rb_define_method(input, "close", RUBY_METHOD_FUNC(emptyInputNil), 0);
+  rb_define_method(input, "binmode", RUBY_METHOD_FUNC(emptyInputSelf), 0);
+  rb_define_method(input, "external_encoding", RUBY_METHOD_FUNC(emptyInputEncoding), 0);
+  rb_define_method(input, "string", RUBY_METHOD_FUNC(emptyInputString), 0);
 }
 
-VALUE newHijackObject(ThreadState& ts) { return newRef(g_hijack_class, &kHijackType, ts); }
+VALUE newHijackObject(ThreadState& ts) { return rb_data_typed_object_wrap(g_hijack_class, &ts, &kHijackType); }
+
+VALUE sharedEmptyInput() {
+  static VALUE instance = Qnil;  // one per process, even if asked twice
+  if (NIL_P(instance)) {
+    instance = rb_obj_freeze(rb_class_new_instance(0, nullptr, g_empty_input_class));
+    rb_gc_register_mark_object(instance);
+    rb_undef_alloc_func(g_empty_input_class);  // apps cannot make others
+  }
+  return instance;
+}
 VALUE newStreamObject(ThreadState& ts) { return newRef(g_stream_class, &kStreamType, ts); }
 
 void detachNativeObject(VALUE object) {

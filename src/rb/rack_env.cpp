@@ -1,5 +1,6 @@
 // Building the Rack env for one request (Rack 2 and Rack 3 SPEC).
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 
@@ -11,6 +12,25 @@ namespace {
 VALUE frozen(const char* text) {
   VALUE str = rb_enc_interned_str(text, static_cast<long>(std::strlen(text)), rb_usascii_encoding());
   return str;
+}
+
+// Env values that repeat from one request to the next (the client address,
+// SERVER_NAME/SERVER_PORT, every header value such as Host, an empty
+// QUERY_STRING) are interned: rb_enc_interned_str returns the existing
+// frozen, deduplicated String once a value has been seen, so nothing is
+// allocated; unreferenced ones are collected as usual. Binary encoding, as
+// rb_str_new gave them before (Rack::Lint wants ASCII-8BIT for non-ASCII).
+// They are frozen: Puma has always given apps frozen SERVER_NAME ("localhost"),
+// SCRIPT_NAME and empty QUERY_STRING, and Rack, Sinatra and Rails 6.1 only
+// read these values (they build new Strings from them).
+//
+// PATH_INFO, REQUEST_URI and a non-empty QUERY_STRING stay new, unfrozen
+// Strings: middleware rewrites paths (some in place: `<<`, `force_encoding`,
+// `sub!`), Rack::MockRequest deliberately builds them unfrozen, and paths
+// and queries rarely repeat, so interning them would mostly fill the fstring
+// table. See docs/BENCHMARKS.md, "Allocations per request".
+VALUE internedValue(std::string_view value) {
+  return rb_enc_interned_str(value.data(), static_cast<long>(value.size()), rb_ascii8bit_encoding());
 }
 
 VALUE methodValue(const EnvKeys& k, std::string_view method) {
@@ -62,13 +82,15 @@ void setServerNameAndPort(ThreadState& ts, VALUE env) {
       name = h;
     }
   }
-  rb_hash_aset(env, k.server_name, name.empty() ? k.localhost : rb_str_new(name.data(), static_cast<long>(name.size())));
+  rb_hash_aset(env, k.server_name, name.empty() ? k.localhost : internedValue(name));
   if (!port.empty()) {
-    rb_hash_aset(env, k.server_port, rb_str_new(port.data(), static_cast<long>(port.size())));
+    rb_hash_aset(env, k.server_port, internedValue(port));
   } else if (host || ts.exchange->peer().local_port == 0) {
     rb_hash_aset(env, k.server_port, k.port_80);
   } else {
-    rb_hash_aset(env, k.server_port, rb_str_new_cstr(std::to_string(ts.exchange->peer().local_port).c_str()));
+    char digits[8];
+    const int length = snprintf(digits, sizeof digits, "%u", static_cast<unsigned>(ts.exchange->peer().local_port));
+    rb_hash_aset(env, k.server_port, internedValue({digits, static_cast<std::size_t>(length)}));
   }
 }
 
@@ -85,8 +107,10 @@ VALUE buildRackInput(ThreadState& ts) {
     ts.input = rb_funcall(rb_cIO, id_for_fd, 2, INT2NUM(fd), rb_str_new_cstr("rb"));
     return ts.input;
   }
+  // No body: the process's one shared, stateless empty input (no object per
+  // GET). It is not ts.input, so it is never closed.
+  if (body.memory.empty()) return ts.rt->empty_input;
   VALUE string_io = rb_const_get(rb_cObject, rb_intern("StringIO"));
-  if (body.memory.empty()) return rb_funcall(string_io, id_new, 1, ts.rt->keys.empty_binary);
   return rb_funcall(string_io, id_new, 1, rb_str_new(body.memory.data(), static_cast<long>(body.memory.size())));
 }
 
@@ -156,6 +180,8 @@ void initEnvKeys(RubyRuntime& rt) {
   }
   rt.env_template = t;
   rb_ary_push(rt.keep, t);
+  rt.empty_input = sharedEmptyInput();
+  rb_ary_push(rt.keep, rt.empty_input);
 }
 
 VALUE buildEnv(ThreadState& ts) {
@@ -167,11 +193,11 @@ VALUE buildEnv(ThreadState& ts) {
   std::string_view path = request.path();
   std::string_view query = request.query();
   rb_hash_aset(env, k.path_info, rb_str_new(path.data(), static_cast<long>(path.size())));
-  rb_hash_aset(env, k.query_string, query.empty() ? rb_str_new("", 0) : rb_str_new(query.data(), static_cast<long>(query.size())));
+  rb_hash_aset(env, k.query_string,
+               query.empty() ? k.empty_binary : rb_str_new(query.data(), static_cast<long>(query.size())));
   rb_hash_aset(env, k.request_uri, rb_str_new(request.target.data(), static_cast<long>(request.target.size())));
   rb_hash_aset(env, k.server_protocol, request.version_minor >= 1 ? k.http_1_1 : k.http_1_0);
-  const std::string& remote = ts.exchange->peer().remote_addr;
-  rb_hash_aset(env, k.remote_addr, rb_str_new(remote.data(), static_cast<long>(remote.size())));
+  rb_hash_aset(env, k.remote_addr, internedValue(ts.exchange->peer().remote_addr));
   setServerNameAndPort(ts, env);
 
   for (const http1::Header& header : request.headers) {
@@ -179,19 +205,23 @@ VALUE buildEnv(ThreadState& ts) {
     if (NIL_P(key)) continue;
     VALUE existing = rb_hash_lookup2(env, key, Qundef);
     if (existing != Qundef) {
-      // Repeated headers are one comma-separated value (cookies use "; ").
+      // Repeated headers are one comma-separated value (cookies use "; "),
+      // interned too so that every header value is frozen alike.
       VALUE joined = rb_str_dup(existing);
       const bool cookie = header.name.size() == 6 && strncasecmp(header.name.data(), "cookie", 6) == 0;
       rb_str_cat(joined, cookie ? "; " : ", ", 2);
       rb_str_cat(joined, header.value.data(), static_cast<long>(header.value.size()));
-      rb_hash_aset(env, key, joined);
+      rb_hash_aset(env, key, rb_str_to_interned_str(joined));
     } else {
-      rb_hash_aset(env, key, rb_str_new(header.value.data(), static_cast<long>(header.value.size())));
+      rb_hash_aset(env, key, internedValue(header.value));
     }
   }
 
   rb_hash_aset(env, k.rack_input, buildRackInput(ts));
-  ts.hijack_object = newHijackObject(ts);
+  // One rack.hijack per Ruby thread, made on its first request (see
+  // hijackCall for why a shared one cannot act for another request).
+  if (NIL_P(ts.hijack_object)) ts.hijack_object = newHijackObject(ts);
+  ts.hijack_open = true;
   rb_hash_aset(env, k.rack_hijack, ts.hijack_object);
   if (ts.rt->rack3) rb_hash_aset(env, k.rack_response_finished, rb_ary_new());
   return env;

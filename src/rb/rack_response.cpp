@@ -236,11 +236,11 @@ std::optional<std::uint64_t> wholeFileSize(ThreadState& ts) {
 }  // namespace
 
 void ThreadState::resetRequest() {
-  if (!NIL_P(hijack_object)) detachNativeObject(hijack_object);
+  hijack_open = false;  // hijack_object itself is kept for the next request
   if (!NIL_P(stream_object)) detachNativeObject(stream_object);
   exchange.reset();
   env = response = headers_value = body = array_body = Qnil;
-  hijack_object = stream_object = input = hijack_io = error = file_path = Qnil;
+  stream_object = input = hijack_io = error = file_path = Qnil;
   status = 200;
   headers.clear();
   plan = http1::ResponsePlan{};
@@ -327,6 +327,7 @@ int handleExchange(ThreadState& ts) {
   if (jump == 0) jump = close_jump;
   step(ts, "closing rack.input", closeInput, ignored);
   const bool keep_alive = ts.keep_alive_after && !ts.broken && !ex.clientGone();
+  ts.hijack_open = false;  // from here on (response_finished callbacks too) rack.hijack raises
   ex.finish(keep_alive, ts.hijacked ? 0 : ts.status, ts.body_bytes);
   if (jump == 0) jump = step(ts, "in rack.response_finished", runResponseFinished, ignored);
   return jump;

@@ -36,6 +36,7 @@ struct RubyRuntime {
   VALUE app = Qnil;
   bool rack3 = false;
   VALUE env_template = Qnil;
+  VALUE empty_input = Qnil;  // the one rack.input of every request without a body
   EnvKeys keys{};
   VALUE keep = Qnil;  // a registered Array holding everything above (and threads)
   server::HttpServer* server = nullptr;
@@ -55,11 +56,15 @@ struct ThreadState {
   server::DispatchQueue::Waiter waiter;
   server::DispatchQueue::PopStatus pop_status = server::DispatchQueue::PopStatus::Closed;
   VALUE thread = Qnil;
+  // This thread's rack.hijack, made once and put in every env it builds. It
+  // acts only while hijack_open (the current request's response is not
+  // finished) and only when called on this thread (see native_objects.cpp).
+  VALUE hijack_object = Qnil;
 
   // The request in progress; reset after each one.
   std::shared_ptr<server::Exchange> exchange;
   VALUE env = Qnil, response = Qnil, headers_value = Qnil, body = Qnil, array_body = Qnil;
-  VALUE hijack_object = Qnil, stream_object = Qnil, input = Qnil, hijack_io = Qnil, error = Qnil;
+  VALUE stream_object = Qnil, input = Qnil, hijack_io = Qnil, error = Qnil;
   VALUE file_path = Qnil;  // body.to_path, when the body has one
   int status = 200;
   BodyKind body_kind = BodyKind::Array;
@@ -69,6 +74,7 @@ struct ThreadState {
   std::size_t body_bytes = 0;  // body bytes handed to the loop
   bool head_sent = false;
   bool hijacked = false;
+  bool hijack_open = false;  // rack.hijack may act on `exchange`
   bool broken = false;  // response cannot be completed: close the connection
   bool keep_alive_after = true;
   std::string hijack_leftover;
@@ -87,7 +93,8 @@ int handleExchange(ThreadState& ts);
 
 // native_objects.cpp
 void defineNativeClasses(VALUE hyperion);
-VALUE newHijackObject(ThreadState& ts);
+VALUE newHijackObject(ThreadState& ts);  // once per Ruby thread, not per request
+VALUE sharedEmptyInput();                // the process's one shared rack.input for empty bodies
 VALUE newStreamObject(ThreadState& ts);
 void detachNativeObject(VALUE object);  // the request is over: calls now raise
 bool streamWrite(ThreadState& ts, const char* data, std::size_t length);  // false: client gone
