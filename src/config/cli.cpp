@@ -126,6 +126,13 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.no_preload_static = true;
          return std::nullopt;
        }}},
+      {"io-uring", {"io_uring", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v == "auto") s.io_uring = IoUringMode::Auto;
+         else if (v == "on" || v == "true") s.io_uring = IoUringMode::On;
+         else if (v == "off" || v == "false") s.io_uring = IoUringMode::Off;
+         else return "expects auto, on or off";
+         return std::nullopt;
+       }}},
       {"page-cache-recheck", {"page_cache_recheck", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          auto d = parseDuration(v);
          if (!d) return "expects a duration such as 5s or 500ms";
@@ -303,6 +310,8 @@ Static files (served by the event loop, before the app)
       --preload-static DIR   load DIR's files at boot and serve them at their path
                              inside DIR (repeatable); a Rails app's public/ is
                              preloaded automatically unless --no-preload-static
+      --io-uring MODE        auto (default: io_uring where the kernel allows it),
+                             on (refuse to start without it) or off (epoll)
       --page-cache-recheck T re-stat a cached file at most every T (default 5s)
       --page-cache-max-bytes N   page cache size per worker (default 256m)
       --page-cache-max-file N    files up to N are cached, larger ones go out

@@ -41,6 +41,10 @@ Result<UniqueFd> bindTcp(BindAddress& address, bool reuseport) {
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (reuseport) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (ai->ai_family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    // Wake the worker only when the request's first bytes are in (as nginx's
+    // `deferred`): an accepted connection is read at once, with no extra wake.
+    int defer_seconds = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof defer_seconds);
     if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd.get(), kBacklog) != 0) {
       last_error = errnoText("bind " + address.host + ":" + port);
       continue;

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "hyperion/log/logger.hpp"
@@ -75,7 +77,19 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   host.runHook(Hook::OnWorkerBoot, spec.index);
 
   server::DispatchQueue queue;
-  server::HttpServer server(settings, std::move(listeners), queue, host.routes(), loadStaticDirectories(settings, host));
+  std::unique_ptr<server::HttpServer> made;
+  std::string cannot_start;
+  try {
+    made = std::make_unique<server::HttpServer>(settings, std::move(listeners), queue, host.routes(),
+                                                loadStaticDirectories(settings, host));
+  } catch (const std::exception& e) {  // --io-uring on without io_uring, epoll_create failing...
+    cannot_start = e.what();
+  }
+  if (!made) {  // exit outside the catch: exitProcess may leave through Ruby
+    spdlog::critical("worker {} cannot start: {}", spec.index, cannot_start);
+    host.exitProcess(spec.ready_fd >= 0 ? kBootFailureStatus : 1);
+  }
+  server::HttpServer& server = *made;
   // The loop thread must never run a signal handler meant for Ruby or us.
   sigset_t old_mask;
   sigset_t all;
@@ -84,7 +98,7 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   std::thread loop([&server] { server.run(); });
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   host.startRubyThreads(settings.threads, queue, server);
-  spdlog::info("worker {} ready: {} Ruby threads", spec.index, settings.threads);
+  spdlog::info("worker {} ready: {} Ruby threads, {}", spec.index, settings.threads, server.ioDescription());
   if (spec.ready_fd >= 0) {
     auto byte = static_cast<unsigned char>(spec.index & 0xff);
     [[maybe_unused]] ssize_t n = ::write(spec.ready_fd, &byte, 1);

@@ -255,6 +255,7 @@ int handleExchange(ThreadState& ts) {
   server::Exchange& ex = *ts.exchange;
   const http1::Request& request = ex.request();
   bool failed = false;
+  bool bytes_ride_on_finish = false;
   int jump = step(ts, "in call", callApp, failed);
 
   if (ts.hijacked) {
@@ -288,7 +289,11 @@ int handleExchange(ThreadState& ts) {
         ts.body_bytes = *input.body_length;
       }
       ts.head_sent = true;
-      ex.send(std::move(ts.out));
+      // A plain Array has no close to wait for: its bytes go with finish()
+      // below (one loop wake-up). Anything else (a BodyProxy, say) may do
+      // real work in close, so its bytes leave first.
+      bytes_ride_on_finish = RB_TYPE_P(ts.body, T_ARRAY);
+      if (!bytes_ride_on_finish) ex.send(std::move(ts.out));
     } else if (ts.body_kind == BodyKind::File) {
       // The loop serves the file (page cache or sendfile); this thread is free
       // at once, however slowly the client reads.
@@ -328,7 +333,8 @@ int handleExchange(ThreadState& ts) {
   step(ts, "closing rack.input", closeInput, ignored);
   const bool keep_alive = ts.keep_alive_after && !ts.broken && !ex.clientGone();
   ts.hijack_open = false;  // from here on (response_finished callbacks too) rack.hijack raises
-  ex.finish(keep_alive, ts.hijacked ? 0 : ts.status, ts.body_bytes);
+  ex.finish(keep_alive, ts.hijacked ? 0 : ts.status, ts.body_bytes,
+            bytes_ride_on_finish ? std::move(ts.out) : std::string());
   if (jump == 0) jump = step(ts, "in rack.response_finished", runResponseFinished, ignored);
   return jump;
 }

@@ -38,7 +38,11 @@ VALUE wrapThreadState(ThreadState* ts) { return rb_data_typed_object_wrap(rb_cOb
 VALUE rubyThreadMain(void* arg) {
   auto* ts = static_cast<ThreadState*>(arg);
   for (;;) {
-    rb_thread_call_without_gvl(popWithoutGvl, ts, ubfInterruptPop, ts);
+    if (ts->rt->queue->tryPop(ts->exchange)) {
+      ts->pop_status = server::DispatchQueue::PopStatus::Job;
+    } else {
+      rb_thread_call_without_gvl(popWithoutGvl, ts, ubfInterruptPop, ts);
+    }
     if (ts->pop_status == server::DispatchQueue::PopStatus::Closed) break;
     if (ts->pop_status == server::DispatchQueue::PopStatus::Interrupted) {
       rb_thread_check_ints();  // lets Thread#kill / Thread#raise land

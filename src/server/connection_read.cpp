@@ -56,6 +56,31 @@ void HttpServer::onReadable(Connection& conn) {
     markBroken(conn);
     return;
   }
+  afterRead(conn);
+}
+
+void HttpServer::onReceived(Connection& conn, const char* data, std::size_t n) {
+  if (conn.broken || conn.peer_closed) return;
+  if (n == 0) {
+    conn.peer_closed = true;
+  } else {
+    conn.last_read = now_;
+    if (!conn.lingering) {  // a rejected request's body is read and forgotten
+      if (conn.input_offset > 0 && conn.input_offset == conn.input.size()) {
+        conn.input.clear();
+        conn.input_offset = 0;
+      }
+      conn.input.append(data, n);
+    }
+    if (conn.in_flight && conn.pendingInput() >= kMaxBufferedWhileBusy && !conn.hijack_waiting) {
+      conn.read_paused = true;  // resumed by onFinish
+      stopRecv(conn);
+    }
+  }
+  afterRead(conn);
+}
+
+void HttpServer::afterRead(Connection& conn) {
   if (!conn.in_flight) processInput(conn);
   if (conn.peer_closed && !conn.in_flight && conn.output.empty()) {
     // EOF with nothing left to answer (a half-sent request is simply dropped).
@@ -129,7 +154,7 @@ void HttpServer::onFinish(Connection& conn, Exchange& exchange, bool keep_alive)
   processInput(conn);  // the next pipelined request, if one is buffered
   if (conn.read_paused && !conn.in_flight) {
     conn.read_paused = false;
-    onReadable(conn);
+    resumeReading(conn);
   } else if (conn.peer_closed && !conn.in_flight) {
     closeWhenDone(conn);
   }
@@ -142,7 +167,15 @@ void HttpServer::onHijack(Connection& conn, const std::shared_ptr<Exchange>& exc
     return;
   }
   // From here the socket is the app's: stop watching it and never close it.
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, conn.fd.get(), nullptr);
+  unwatch(conn);
+  conn.hijack_waiting = exchange;
+  // io_uring: an armed recv could still take bytes meant for the app, so the
+  // socket changes hands once its final completion is in.
+  if (!conn.recv_armed) finishHijack(conn);
+}
+
+void HttpServer::finishHijack(Connection& conn) {
+  std::shared_ptr<Exchange> exchange = std::move(conn.hijack_waiting);
   std::string leftover = conn.input.substr(conn.input_offset);
   int fd = conn.fd.release();
   conn.in_flight.reset();

@@ -39,7 +39,10 @@ bool HttpServer::sendFileChunk(Connection& conn) {
   ssize_t n = ::sendfile(conn.fd.get(), front.file.get(), &offset, piece);
   if (n < 0) {
     if (errno == EINTR) return true;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      awaitWritable(conn);
+      return false;
+    }
     markBroken(conn);
     return false;
   }
@@ -74,7 +77,10 @@ void HttpServer::flush(Connection& conn) {
     ssize_t n = conn.transport->writev(iov, count);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // EPOLLOUT will call us again
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        awaitWritable(conn);  // flush() runs again once the socket drains
+        return;
+      }
       markBroken(conn);
       return;
     }
@@ -109,7 +115,7 @@ void HttpServer::markBroken(Connection& conn) {
     // The Ruby thread still holds this exchange: keep the fd (so its number
     // cannot be reused under it) until the exchange finishes.
     conn.in_flight->onClientGone();
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, conn.fd.get(), nullptr);
+    unwatch(conn);
     return;
   }
   doomed_.push_back(conn.id);

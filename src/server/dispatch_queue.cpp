@@ -15,9 +15,13 @@ void DispatchQueue::push(std::shared_ptr<Exchange> job) {
   std::lock_guard lock(mutex_);
   jobs_.push_back(std::move(job));
   pending_.store(jobs_.size(), std::memory_order_relaxed);
-  // Everyone asleep: wake one. Otherwise a running thread will take it (and
-  // the watchdog covers a running thread that is stuck).
-  if (!idle_.empty() && idle_.size() == known_) wakeMostRecentlyIdle();
+}
+
+void DispatchQueue::wakeIfAllIdle() {
+  std::lock_guard lock(mutex_);
+  // A running thread takes queued jobs itself (and the watchdog covers a
+  // running thread that is stuck); only a queue nobody watches needs a wake.
+  if (!jobs_.empty() && !idle_.empty() && idle_.size() == known_) wakeMostRecentlyIdle();
 }
 
 bool DispatchQueue::wakeIfStalled(Clock::time_point now, Clock::duration stall) {
@@ -25,6 +29,17 @@ bool DispatchQueue::wakeIfStalled(Clock::time_point now, Clock::duration stall) 
   if (jobs_.empty() || idle_.empty() || now - last_pop_ < stall) return false;
   wakeMostRecentlyIdle();
   last_pop_ = now;  // give the woken thread a full period before waking another
+  return true;
+}
+
+bool DispatchQueue::tryPop(std::shared_ptr<Exchange>& job) {
+  if (pending_.load(std::memory_order_relaxed) == 0) return false;  // common idle case: no lock
+  std::lock_guard lock(mutex_);
+  if (jobs_.empty()) return false;
+  job = std::move(jobs_.front());
+  jobs_.pop_front();
+  pending_.store(jobs_.size(), std::memory_order_relaxed);
+  last_pop_ = Clock::now();
   return true;
 }
 

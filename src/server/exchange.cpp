@@ -39,10 +39,12 @@ bool Exchange::waitWritable() {
   return !clientGone();
 }
 
-void Exchange::finish(bool keep_alive, int status, std::size_t body_bytes) {
+void Exchange::finish(bool keep_alive, int status, std::size_t body_bytes, std::string last_bytes) {
   status_ = status;
   body_bytes_ = body_bytes;
-  mailbox_->post(LoopMessage{LoopMessage::Kind::Finish, shared_from_this(), {}, keep_alive});
+  if (clientGone()) last_bytes.clear();
+  if (!last_bytes.empty()) unsent_.fetch_add(last_bytes.size(), std::memory_order_acq_rel);
+  mailbox_->post(LoopMessage{LoopMessage::Kind::Finish, shared_from_this(), std::move(last_bytes), keep_alive});
 }
 
 int Exchange::hijack(std::string& leftover) {

@@ -49,8 +49,18 @@ HttpServer::HttpServer(const config::Settings& settings, std::vector<net::Listen
       static_dirs_(std::move(static_dirs)),
       page_cache_(static_files::PageCache::Options{settings.page_cache.recheck_interval, settings.page_cache.max_bytes,
                                                    settings.page_cache.max_file_bytes, {}}),
-      mailbox_(std::make_shared<LoopMailbox>()),
-      epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+      mailbox_(std::make_shared<LoopMailbox>()) {
+  if (settings.io_uring != config::IoUringMode::Off) {
+    // A throwaway ring proves the kernel allows everything the loop needs;
+    // the real one is made on the loop thread (IORING_SETUP_SINGLE_ISSUER).
+    auto probe = Uring::create();
+    use_uring_ = probe.ok();
+    if (!probe) uring_unavailable_ = probe.error();
+    if (!probe && settings.io_uring == config::IoUringMode::On)
+      throw std::runtime_error("--io-uring on, but io_uring is unavailable: " + probe.error());
+  }
+  if (use_uring_) return;
+  epoll_ = net::UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -68,7 +78,26 @@ HttpServer::HttpServer(const config::Settings& settings, std::vector<net::Listen
 
 HttpServer::~HttpServer() = default;
 
+std::string HttpServer::ioDescription() const {
+  if (use_uring_) return "io_uring";
+  if (settings_.io_uring == config::IoUringMode::Off) return "epoll (--io-uring off)";
+  return "epoll (io_uring unavailable: " + uring_unavailable_ + ")";
+}
+
 void HttpServer::run() {
+  if (use_uring_) {
+    runUring();
+  } else {
+    runEpoll();
+  }
+  {
+    std::lock_guard lock(stopped_mutex_);
+    stopped_ = true;
+  }
+  stopped_cv_.notify_all();
+}
+
+void HttpServer::runEpoll() {
   epoll_event events[kMaxEvents];
   now_ = Clock::now();
   last_timeout_scan_ = now_;
@@ -101,21 +130,28 @@ void HttpServer::run() {
         acceptFrom(listeners_[index].fd.get(), listeners_[index]);
       }
     }
-    if (queue_.hasPending()) queue_.wakeIfStalled(now_, kDispatchStall);
-    if (now_ - last_timeout_scan_ >= kTimeoutScanEvery) {
-      checkTimeouts();
-      last_timeout_scan_ = now_;
-    }
-    for (std::uint64_t id : doomed_) {
-      connections_.erase(id);
-    }
-    doomed_.clear();
+    endIteration();
   }
-  {
-    std::lock_guard lock(stopped_mutex_);
-    stopped_ = true;
+}
+
+void HttpServer::endIteration() {
+  if (queue_.hasPending()) {
+    queue_.wakeIfAllIdle();  // one wake-up for everything this batch queued
+    queue_.wakeIfStalled(now_, kDispatchStall);
   }
-  stopped_cv_.notify_all();
+  if (now_ - last_timeout_scan_ >= kTimeoutScanEvery) {
+    checkTimeouts();
+    last_timeout_scan_ = now_;
+  }
+  for (std::uint64_t id : doomed_) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) continue;  // doomed twice
+    // io_uring: cancel what is armed (it holds the socket open) before the fd
+    // closes. epoll forgets a closed fd by itself.
+    if (uring_) unwatch(*it->second);
+    connections_.erase(it);
+  }
+  doomed_.clear();
 }
 
 void HttpServer::acceptFrom(int listen_fd, const net::Listener& listener) {
@@ -130,26 +166,67 @@ void HttpServer::acceptFrom(int listen_fd, const net::Listener& listener) {
       spdlog::error("accept on {} failed: {}", listener.url(), std::strerror(errno));
       return;
     }
-    const bool unix_socket = listener.address.kind == net::BindAddress::Kind::Unix;
-    if (!unix_socket) {
-      int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    PeerInfo peer{peerAddress(addr), listener.address.port, unix_socket};
-    const std::uint64_t id = next_id_++;
-    auto conn = std::make_unique<Connection>(id, net::UniqueFd(fd), std::move(peer), settings_.limits,
-                                             settings_.tmp_dir);
-    conn->idle_since = conn->last_read = conn->last_write = now_;
-    epoll_event ev{};
-    // Edge-triggered, registered once: no epoll_ctl per request.
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = id | kConnectionBit;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-      spdlog::error("epoll_ctl add connection: {}", std::strerror(errno));
-      continue;
-    }
-    connections_.emplace(id, std::move(conn));
+    Connection* conn = adoptConnection(fd, addr, listener);
+    // TCP_DEFER_ACCEPT: the request is usually here already; read it now
+    // rather than after another epoll_wait.
+    if (conn && listener.address.kind == net::BindAddress::Kind::Tcp) onReadable(*conn);
   }
+}
+
+Connection* HttpServer::adoptConnection(int fd, const sockaddr_storage& addr, const net::Listener& listener) {
+  const bool unix_socket = listener.address.kind == net::BindAddress::Kind::Unix;
+  if (!unix_socket) {
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  PeerInfo peer{peerAddress(addr), listener.address.port, unix_socket};
+  const std::uint64_t id = next_id_++;
+  auto owned = std::make_unique<Connection>(id, net::UniqueFd(fd), std::move(peer), settings_.limits,
+                                            settings_.tmp_dir);
+  Connection& conn = *owned;
+  conn.idle_since = conn.last_read = conn.last_write = now_;
+  if (uring_) {
+    connections_.emplace(id, std::move(owned));
+    armRecv(conn);
+    return &conn;
+  }
+  epoll_event ev{};
+  // Edge-triggered, registered once: no epoll_ctl per request.
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = id | kConnectionBit;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+    spdlog::error("epoll_ctl add connection: {}", std::strerror(errno));
+    return nullptr;  // `owned` closes the socket
+  }
+  connections_.emplace(id, std::move(owned));
+  return &conn;
+}
+
+void HttpServer::unwatch(Connection& conn) {
+  if (!uring_) {
+    if (conn.fd.valid()) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, conn.fd.get(), nullptr);
+    return;
+  }
+  stopRecv(conn);
+  if (conn.pollout_armed) {
+    uring_->cancel(Uring::tag(Uring::Op::PollOut, conn.id));
+    conn.pollout_armed = false;  // its completion finds nothing to flush
+  }
+}
+
+void HttpServer::awaitWritable(Connection& conn) {
+  // epoll: the connection is registered edge-triggered for EPOLLOUT already.
+  if (!uring_ || conn.pollout_armed) return;
+  uring_->pollOut(conn.fd.get(), Uring::tag(Uring::Op::PollOut, conn.id));
+  conn.pollout_armed = true;
+}
+
+void HttpServer::resumeReading(Connection& conn) {
+  if (!uring_) {
+    onReadable(conn);
+    return;
+  }
+  armRecv(conn);
 }
 
 Connection* HttpServer::find(std::uint64_t id) {
@@ -189,21 +266,24 @@ void HttpServer::handleMessage(LoopMessage& message) {
   Connection* conn = find(exchange.connectionId());
   if (!conn || conn->in_flight.get() != &exchange) {
     // The connection went away (or was hijacked): drop the bytes, release waiters.
-    if (message.kind == LoopMessage::Kind::Send) exchange.onBytesWritten(message.bytes.size());
+    if (!message.bytes.empty()) exchange.onBytesWritten(message.bytes.size());
     if (message.kind == LoopMessage::Kind::Hijack) exchange.completeHijack(-1, {});
     return;
   }
+  // Send carries bytes; Finish may carry the response's last bytes too.
+  if (!message.bytes.empty()) {
+    if (conn->broken) {
+      exchange.onBytesWritten(message.bytes.size());
+    } else {
+      queueOutput(*conn, std::move(message.bytes), message.exchange);
+      if (!conn->flush_pending) {
+        conn->flush_pending = true;
+        to_flush_.push_back(conn->id);
+      }
+    }
+  }
   switch (message.kind) {
     case LoopMessage::Kind::Send:
-      if (conn->broken) {
-        exchange.onBytesWritten(message.bytes.size());
-      } else {
-        queueOutput(*conn, std::move(message.bytes), message.exchange);
-        if (!conn->flush_pending) {
-          conn->flush_pending = true;
-          to_flush_.push_back(conn->id);
-        }
-      }
       break;
     case LoopMessage::Kind::Finish:
       onFinish(*conn, exchange, message.keep_alive);
@@ -223,7 +303,10 @@ void HttpServer::startDraining() {
   if (draining()) return;
   draining_.store(true, std::memory_order_release);
   listening_ = false;
-  for (auto& listener : listeners_) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener.fd.get(), nullptr);
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    if (uring_) uring_->cancel(Uring::tag(Uring::Op::Accept, i));
+    else ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listeners_[i].fd.get(), nullptr);
+  }
   listeners_.clear();  // closes our copies; the master keeps its own
   for (auto& [id, conn] : connections_) {
     // Idle keep-alive connections go now; busy ones after their response.

@@ -262,13 +262,15 @@ class HttpLimitsTest < Minitest::Test
 
   def test_idle_connection_is_closed_after_keepalive_timeout
     server = start_limits_server('--keepalive-timeout', '1')
-    # A connection that never sends anything.
+    # A connection that never sends anything. TCP listeners use
+    # TCP_DEFER_ACCEPT (1 s): the kernel hands such a connection over only
+    # once its defer period is up, so it is closed up to ~2 s later.
     sock = server.socket
-    bytes, seconds, eof = read_until_eof(sock, timeout: 4)
+    bytes, seconds, eof = read_until_eof(sock, timeout: 5)
     sock.close
     assert eof, "idle connection still open after #{seconds.round(2)}s"
     assert_equal '', bytes
-    assert_in_delta 1.0, seconds, 1.0
+    assert_operator seconds, :<=, 3.5
     assert_operator seconds, :>=, 0.9
 
     # A keep-alive connection after a complete exchange.

@@ -10,6 +10,9 @@
 namespace hyperion::config {
 
 enum class LogFormat { Text, Json };
+// Auto: io_uring where the kernel allows it, epoll otherwise. On: io_uring or
+// refuse to start. Off: epoll.
+enum class IoUringMode { Auto, On, Off };
 
 struct Limits {
   std::size_t max_header_bytes = 64 * 1024;        // whole header block -> 431
@@ -53,6 +56,7 @@ struct Settings {
   std::vector<PreloadDir> preload_static;  // served natively before the app
   bool no_preload_static = false;          // no Rails public/ auto-detect
   PageCacheSettings page_cache;
+  IoUringMode io_uring = IoUringMode::Auto;
 };
 
 // The bind list the server really uses: binds if given, else tcp://host:port.

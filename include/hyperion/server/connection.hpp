@@ -57,6 +57,12 @@ struct Connection {
   bool broken = false;          // socket error: nothing more can be written
   bool close_after_flush = false;
   bool flush_pending = false;   // listed in HttpServer::to_flush_ for this mailbox batch
+  // io_uring only: which requests are armed in the ring for this socket (each
+  // holds a reference to it, so they are cancelled before the fd is closed).
+  bool recv_armed = false;
+  bool pollout_armed = false;
+  bool recv_stopping = false;                   // a cancel is on its way
+  std::shared_ptr<Exchange> hijack_waiting;     // hijack completes once the recv has stopped
   // After a rejection the client may still be sending its body. Closing with
   // unread bytes makes the kernel send RST, which can destroy our answer
   // before the client reads it; so we shut down writing, discard input for a

@@ -34,7 +34,17 @@ class DispatchQueue {
   using Clock = std::chrono::steady_clock;
   enum class PopStatus { Job, Interrupted, Closed };
 
+  // Queues a job without waking anyone: the loop pushes everything one
+  // epoll batch produced, then calls wakeIfAllIdle() once. Waking on the
+  // first push would let the woken thread preempt the loop mid-batch (all
+  // threads share the worker's CPU) and ping-pong once per request.
   void push(std::shared_ptr<Exchange> job);
+  // Everyone asleep and jobs queued: wake the most recently idle thread.
+  void wakeIfAllIdle();
+  // Takes a queued job if there is one, never blocks. A Ruby thread calls it
+  // with the GVL held after each request, so a busy thread goes from job to
+  // job without releasing and re-taking the GVL.
+  bool tryPop(std::shared_ptr<Exchange>& job);
   // Blocks until a job arrives, the waiter is interrupted, or the queue closes.
   PopStatus pop(Waiter& waiter, std::shared_ptr<Exchange>& job);
   void interrupt(Waiter& waiter);  // Ruby's unblocking function

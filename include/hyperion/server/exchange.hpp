@@ -44,7 +44,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // slows the producer instead of growing memory. False if the client is gone.
   bool waitWritable();
   // The response is complete; keep_alive says whether the connection goes on.
-  void finish(bool keep_alive, int status, std::size_t body_bytes);
+  // `last_bytes` (a whole small response, typically) travels in the same
+  // message: one mailbox post and one loop wake-up instead of two.
+  void finish(bool keep_alive, int status, std::size_t body_bytes, std::string last_bytes = {});
   // Takes the socket away from the loop (Rack full hijack). Returns the fd
   // (now owned by the caller) and the bytes already read past this request, or -1.
   int hijack(std::string& leftover);

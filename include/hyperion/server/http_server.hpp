@@ -17,6 +17,7 @@
 #include "hyperion/server/connection.hpp"
 #include "hyperion/server/dispatch_queue.hpp"
 #include "hyperion/server/loop_mailbox.hpp"
+#include "hyperion/server/uring.hpp"
 #include "hyperion/static/page_cache.hpp"
 #include "hyperion/static/route_table.hpp"
 #include "hyperion/static/static_directory.hpp"
@@ -43,17 +44,35 @@ class HttpServer {
 
  public:
   static constexpr std::size_t kReadBufferBytes = 64 * 1024;
+  // "io_uring" or "epoll", and why not io_uring when it is epoll.
+  std::string ioDescription() const;
 
  private:
   // accept / loop plumbing (http_server.cpp)
+  void runEpoll();
+  void endIteration();  // watchdog, timeouts, destroying doomed connections
   void acceptFrom(int listen_fd, const net::Listener& listener);
+  Connection* adoptConnection(int fd, const sockaddr_storage& addr, const net::Listener& listener);
+  void unwatch(Connection& conn);         // no more events for it (hijack, broken, closing)
+  void awaitWritable(Connection& conn);   // a write hit EAGAIN
+  void resumeReading(Connection& conn);   // after read_paused
+
+  // the io_uring loop (uring_loop.cpp)
+  void runUring();
+  void onCompletion(const Uring::Completion& completion);
+  void onRecvCompletion(Connection& conn, const Uring::Completion& completion);
+  void armRecv(Connection& conn);
+  void stopRecv(Connection& conn);  // cancel the armed recv (its last completion still comes)
+  void finishHijack(Connection& conn);
   void handleMailbox();
   void handleMessage(LoopMessage& message);
   void startDraining();
   Connection* find(std::uint64_t id);
 
   // reading and parsing (connection_read.cpp)
-  void onReadable(Connection& conn);
+  void onReadable(Connection& conn);                               // epoll: read what is there
+  void onReceived(Connection& conn, const char* data, std::size_t n);  // io_uring: n == 0 is EOF
+  void afterRead(Connection& conn);
   void processInput(Connection& conn);
   void dispatch(Connection& conn, http1::Request request);
   void rejectRequest(Connection& conn, const http1::ParseError& error);
@@ -85,7 +104,12 @@ class HttpServer {
   std::vector<static_files::StaticDirectory> static_dirs_;
   static_files::PageCache page_cache_;  // files that Rack bodies name with to_path
   std::shared_ptr<LoopMailbox> mailbox_;
-  net::UniqueFd epoll_;
+  net::UniqueFd epoll_;           // when epoll drives the loop
+  bool use_uring_ = false;        // decided in the constructor (a probe ring)
+  std::string uring_unavailable_;  // why not, for the boot line
+  std::unique_ptr<Uring> uring_;  // created on the loop thread (single issuer)
+  std::vector<std::uint64_t> rearm_recv_;  // multishot recvs that ended and must be re-armed
+  bool rearm_accept_ = false;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::uint64_t next_id_ = 1;
   std::vector<LoopMessage> inbox_;

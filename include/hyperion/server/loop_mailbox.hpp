@@ -17,7 +17,7 @@ struct LoopMessage {
   enum class Kind { Send, SendFile, Finish, Hijack, Shutdown, Wake };
   Kind kind = Kind::Wake;
   std::shared_ptr<Exchange> exchange;
-  std::string bytes;       // Send
+  std::string bytes;       // Send, and Finish's last bytes
   bool keep_alive = true;  // Finish
   std::string path;        // SendFile: the whole file, after the head was sent
   std::uint64_t size = 0;  // SendFile: the size the head announced

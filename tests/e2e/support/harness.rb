@@ -28,6 +28,10 @@ module E2E
       @log_path = File.join(@dir, 'server.log')
       @workers = workers
       bind ||= 'tcp://127.0.0.1:0'
+      # ctest runs every file twice: with the default I/O backend (io_uring
+      # where the kernel allows) and with E2E_IO_URING=off (epoll).
+      io = ENV['E2E_IO_URING']
+      args = [*args, '--io-uring', io] if io && !args.include?('--io-uring')
       cmd = [*wrapper, BIN, '-w', workers.to_s, '-t', threads.to_s, '-b', bind, *args, rackup].compact
       spawn_env = { 'ASAN_OPTIONS' => 'detect_leaks=0:abort_on_error=0', 'UBSAN_OPTIONS' => 'print_stacktrace=1' }
       @pid = Process.spawn(spawn_env.merge(env), *cmd, out: @log_path, err: [:child, :out], chdir: chdir || ROOT,

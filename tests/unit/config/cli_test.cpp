@@ -390,3 +390,11 @@ TEST(EffectiveBinds, BindsWinOverHostAndPort) {
   s.binds = {"unix:///tmp/a.sock", "tcp://127.0.0.1:1"};
   EXPECT_EQ(effectiveBinds(s), (std::vector<std::string>{"unix:///tmp/a.sock", "tcp://127.0.0.1:1"}));
 }
+
+TEST(Cli, IoUringModes) {
+  EXPECT_EQ(ok({}).settings.io_uring, IoUringMode::Auto);
+  EXPECT_EQ(ok({"--io-uring", "auto"}).settings.io_uring, IoUringMode::Auto);
+  EXPECT_EQ(ok({"--io-uring", "on"}).settings.io_uring, IoUringMode::On);
+  EXPECT_EQ(ok({"--io-uring=off"}).settings.io_uring, IoUringMode::Off);
+  EXPECT_NE(fails({"--io-uring", "sometimes"}).find("expects auto, on or off"), std::string::npos);
+}

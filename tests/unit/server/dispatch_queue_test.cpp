@@ -82,9 +82,28 @@ TEST(DispatchQueue, BlockedPopReceivesLaterPush) {
   std::this_thread::sleep_for(kSettle);
   EXPECT_FALSE(p.done.load());
   q.push(job);
+  q.wakeIfAllIdle();
   ASSERT_TRUE(waitFor([&] { return p.done.load(); }));
   EXPECT_EQ(p.status, PopStatus::Job);
   EXPECT_EQ(p.job, job);
+}
+
+TEST(DispatchQueue, PushAloneDoesNotWakeTheLoopWakesOncePerBatch) {
+  // The loop queues a whole epoll batch, then wakes one thread for all of it.
+  DispatchQueue q;
+  auto mailbox = std::make_shared<LoopMailbox>();
+  Popper p(q);
+  ScopeExit release([&] { q.close(); });
+  p.start();
+  std::this_thread::sleep_for(kSettle);
+  q.push(makeExchange(mailbox, 1));
+  q.push(makeExchange(mailbox, 2));
+  std::this_thread::sleep_for(kSettle);
+  EXPECT_FALSE(p.done.load());
+  q.wakeIfAllIdle();
+  ASSERT_TRUE(waitFor([&] { return p.done.load(); }));
+  EXPECT_EQ(p.job->connectionId(), 1u);
+  EXPECT_EQ(q.pending(), 1u);
 }
 
 TEST(DispatchQueue, WakesMostRecentlyIdleThreadFirst) {
@@ -101,6 +120,7 @@ TEST(DispatchQueue, WakesMostRecentlyIdleThreadFirst) {
   std::this_thread::sleep_for(kSettle);
 
   q.push(job1);
+  q.wakeIfAllIdle();
   ASSERT_TRUE(waitFor([&] { return first.done.load() || second.done.load(); }));
   std::this_thread::sleep_for(kSettle);  // a wrong wake-up would show now
   EXPECT_TRUE(second.done.load());
@@ -113,6 +133,9 @@ TEST(DispatchQueue, WakesMostRecentlyIdleThreadFirst) {
   // `second` took job1 and is busy with it: job2 is not pushed onto another
   // thread at once; the loop's watchdog wakes `first` once `second` stalls.
   q.push(job2);
+  q.wakeIfAllIdle();  // `second` is running: nobody is woken
+  std::this_thread::sleep_for(kSettle);
+  EXPECT_FALSE(first.done.load());
   EXPECT_TRUE(q.wakeIfStalled(DispatchQueue::Clock::now() + std::chrono::seconds(1), std::chrono::milliseconds(2)));
   ASSERT_TRUE(waitFor([&] { return first.done.load() && second.done.load(); }));
   EXPECT_EQ(first.status, PopStatus::Job);
@@ -143,6 +166,7 @@ TEST(DispatchQueue, ThreadThatComesBackIdleIsReusedFirst) {
 
   for (int i = 1; i <= 3; ++i) {
     q.push(makeExchange(mailbox, static_cast<std::uint64_t>(i)));
+    q.wakeIfAllIdle();
     ASSERT_TRUE(waitFor([&] { return cold_jobs.load() + warm_jobs.load() == i; })) << "job " << i;
     std::this_thread::sleep_for(kSettle);  // the worker is back in pop()
   }
@@ -205,6 +229,7 @@ TEST(DispatchQueue, InterruptOnlyAffectsItsWaiter) {
   auto mailbox = std::make_shared<LoopMailbox>();
   auto job = makeExchange(mailbox);
   q.push(job);
+  q.wakeIfAllIdle();
   ASSERT_TRUE(waitFor([&] { return b.done.load(); }));
   EXPECT_EQ(b.status, PopStatus::Job);
   EXPECT_EQ(b.job, job);
