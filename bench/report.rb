@@ -27,6 +27,7 @@ WORKLOADS = {
   'headers25' => 'Response with 25 headers (Rails-shaped)',
   'post_1k' => 'POST, 1 KiB body read by the app',
   'file_1k' => 'Rack::Files, 1 KiB file',
+  'static_1k' => '1 KiB file, preloaded (Hyperion --preload-static; Ruby servers: Rack::Files)',
   'file_1m' => 'Rack::Files, 1 MiB file',
   'sse_1000' => 'SSE, 1000 x 50 B events per response',
   'hello_close' => 'hello, Connection: close on every request',

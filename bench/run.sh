@@ -47,7 +47,7 @@ QUIET_BUDGET=${BENCH_QUIET_BUDGET:-90}   # seconds in all for waiting on, or rep
 QUIET_MAX_BUSY=${BENCH_QUIET_MAX_BUSY:-15} # % of all CPUs others may use before a server run
 NOISY_CPU=${BENCH_NOISY_CPU:-10}         # % of one CPU others may use during the timed runs...
 NOISY_RETRIES=${BENCH_NOISY_RETRIES:-2}  # ...before they are repeated (at most this many times)
-ALL_WORKLOADS=(hello json headers25 post_1k file_1k file_1m sse_1000 hello_close hello_c256 prebuilt)
+ALL_WORKLOADS=(hello json headers25 post_1k file_1k static_1k file_1m sse_1000 hello_close hello_c256 prebuilt)
 ALL_SERVERS=(hyperion puma unicorn nginx)
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -153,9 +153,10 @@ sed -e "s|@PORT@|$PORT|g" -e "s|@RUN_DIR@|$NGINX_DIR|g" -e "s|@FILES_DIR@|$FILES
 
 # --- workloads ----------------------------------------------------------------------------
 # Sets W_RACKUP, W_PATH, W_CONNS, W_WRK (extra wrk args), W_CURL (smoke request args),
-# W_EXPECT (expected smoke body size), W_NGINX (nginx has a native equivalent).
+# W_EXPECT (expected smoke body size), W_NGINX (nginx has a native equivalent),
+# W_HYPERION (extra Hyperion flags).
 define_workload() {
-  W_PATH=/; W_CONNS=50; W_WRK=(); W_CURL=(); W_NGINX=0
+  W_PATH=/; W_CONNS=50; W_WRK=(); W_CURL=(); W_NGINX=0; W_HYPERION=()
   case "$1" in
     hello)       W_RACKUP=hello.ru;    W_EXPECT=5; W_NGINX=1 ;;
     json)        W_RACKUP=json.ru;     W_EXPECT=any ;;
@@ -164,6 +165,10 @@ define_workload() {
                  W_WRK=(-s "$BENCH/lua/post_1k.lua")
                  W_CURL=(-H 'Content-Type: application/octet-stream' --data-binary "@$FILES/1k.bin") ;;
     file_1k)     W_RACKUP=files.ru;    W_EXPECT=1024;    W_PATH=/1k.bin; W_NGINX=1 ;;
+    # The same 1 KiB file preloaded (--preload-static): answered by the loop,
+    # never by Rack::Files. Ruby servers have no such path; they run Rack::Files.
+    static_1k)   W_RACKUP=files.ru;    W_EXPECT=1024;    W_PATH=/1k.bin; W_NGINX=1
+                 W_HYPERION=(--preload-static "$FILES") ;;
     file_1m)     W_RACKUP=files.ru;    W_EXPECT=1048576; W_PATH=/1m.bin; W_NGINX=1 ;;
     sse_1000)    W_RACKUP=sse.ru;      W_EXPECT=50000 ;;
     hello_close) W_RACKUP=hello.ru;    W_EXPECT=5; W_NGINX=1
@@ -177,7 +182,8 @@ define_workload() {
 # --- servers ------------------------------------------------------------------------------
 server_command() { # server_command SERVER RACKUP -> SERVER_CMD array
   case "$1" in
-    hyperion) SERVER_CMD=("$HYPERION" -w 1 -t 5 -e production -b "tcp://127.0.0.1:$PORT" --no-access-log "$2") ;;
+    hyperion) SERVER_CMD=("$HYPERION" -w 1 -t 5 -e production -b "tcp://127.0.0.1:$PORT" --no-access-log
+                        "${W_HYPERION[@]}" "$2") ;;
     puma)     SERVER_CMD=(puma -t 5:5 -e production -b "tcp://127.0.0.1:$PORT" "$2") ;;
     unicorn)  SERVER_CMD=(unicorn -E production -l "127.0.0.1:$PORT" "$2") ;;
     nginx)    SERVER_CMD=(nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/error.log") ;;

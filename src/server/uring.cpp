@@ -58,7 +58,9 @@ Result<std::unique_ptr<Uring>> Uring::create() {
   rc = io_uring_register_buf_ring(&uring->ring_, &reg, 0);
   if (rc < 0) return Error{std::string("io_uring_register_buf_ring: ") + std::strerror(-rc)};
   io_uring_buf_ring_init(uring->buffer_ring_);
-  uring->buffers_ = std::make_unique<char[]>(kBufferCount * kBufferBytes);
+  // Not zero-filled (make_unique would be): a page costs memory only once a
+  // receive lands in it, so an idle worker does not pay 4 MiB up front.
+  uring->buffers_.reset(new char[kBufferCount * kBufferBytes]);
   for (unsigned i = 0; i < kBufferCount; ++i) {
     io_uring_buf_ring_add(uring->buffer_ring_, uring->buffers_.get() + i * kBufferBytes, kBufferBytes,
                           static_cast<unsigned short>(i), io_uring_buf_ring_mask(kBufferCount), static_cast<int>(i));

@@ -47,7 +47,10 @@ class AllocationsTest < Minitest::Test
     app = Float(get.call('/__alloc_app'))
 
     assert_equal 3.0, app, 'the hello lambda itself should allocate 3 objects'
-    assert_operator per_request.min, :<=, MAX_OBJECTS_PER_HELLO,
+    # A handful of objects per round (not per request) come from Ruby's own
+    # periodic work while the rounds run (seen: 3 per 2000 requests on the
+    # epoll loop), hence the 0.01 slack; one more object per request is 1.0.
+    assert_operator per_request.min, :<, MAX_OBJECTS_PER_HELLO + 0.01,
                     "objects per hello request (server + app), rounds: #{per_request.inspect}"
   ensure
     sock&.close
