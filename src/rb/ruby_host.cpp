@@ -121,6 +121,9 @@ class RubyHost final : public proc::AppHost {
       ts->rt = &rt_;
       rb_ary_push(rt_.keep, wrapThreadState(ts));  // marks and eventually frees it
       ts->thread = rb_thread_create(rubyThreadMain, ts);
+      // Thread#name= also names the native thread (top -H, perf, /proc).
+      const std::string name = "hyperion-rb-" + std::to_string(i);
+      rb_funcall(ts->thread, rb_intern("name="), 1, rb_str_new(name.data(), static_cast<long>(name.size())));
       threads_.push_back(ts);
     }
   }

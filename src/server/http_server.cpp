@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -85,6 +86,7 @@ std::string HttpServer::ioDescription() const {
 }
 
 void HttpServer::run() {
+  ::pthread_setname_np(::pthread_self(), "hyperion-loop");  // for top -H, perf, /proc/PID/task
   if (use_uring_) {
     runUring();
   } else {
