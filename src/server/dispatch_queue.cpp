@@ -32,14 +32,18 @@ bool DispatchQueue::wakeIfStalled(Clock::time_point now, Clock::duration stall) 
   return true;
 }
 
+void DispatchQueue::takeFront(std::shared_ptr<Exchange>& job) {
+  job = std::move(jobs_.front());
+  jobs_.pop_front();
+  pending_.store(jobs_.size(), std::memory_order_relaxed);
+  last_pop_ = Clock::now();  // the watchdog's sign of progress
+}
+
 bool DispatchQueue::tryPop(std::shared_ptr<Exchange>& job) {
   if (pending_.load(std::memory_order_relaxed) == 0) return false;  // common idle case: no lock
   std::lock_guard lock(mutex_);
   if (jobs_.empty()) return false;
-  job = std::move(jobs_.front());
-  jobs_.pop_front();
-  pending_.store(jobs_.size(), std::memory_order_relaxed);
-  last_pop_ = Clock::now();
+  takeFront(job);
   return true;
 }
 
@@ -51,10 +55,7 @@ DispatchQueue::PopStatus DispatchQueue::pop(Waiter& waiter, std::shared_ptr<Exch
   }
   for (;;) {
     if (!jobs_.empty()) {
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-      pending_.store(jobs_.size(), std::memory_order_relaxed);
-      last_pop_ = Clock::now();
+      takeFront(job);
       return PopStatus::Job;
     }
     if (closed_ || waiter.interrupted) {

@@ -19,7 +19,6 @@ constexpr std::uint64_t kMailboxTag = 0;
 constexpr std::uint64_t kConnectionBit = 1ull << 63;
 constexpr int kMaxEvents = 256;
 constexpr int kAcceptBatch = 64;
-constexpr auto kTimeoutScanEvery = std::chrono::milliseconds(200);
 // A running Ruby thread that has not taken a queued job for this long is
 // busy (sleeping, in IO, or in a slow request): wake another.
 constexpr auto kDispatchStall = std::chrono::milliseconds(2);
@@ -105,10 +104,7 @@ void HttpServer::runEpoll() {
   last_timeout_scan_ = now_;
   for (;;) {
     if (draining() && connections_.empty()) break;
-    // While requests wait for a Ruby thread, wake up often enough to run the
-    // dispatch watchdog; otherwise only for the timeout scan.
-    const int timeout_ms = queue_.hasPending() ? 1 : static_cast<int>(kTimeoutScanEvery.count());
-    int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
+    int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(waitTimeout().count()));
     now_ = Clock::now();
     if (n < 0 && errno != EINTR) {
       spdlog::critical("epoll_wait failed: {}", std::strerror(errno));
@@ -134,6 +130,10 @@ void HttpServer::runEpoll() {
     }
     endIteration();
   }
+}
+
+std::chrono::milliseconds HttpServer::waitTimeout() const {
+  return queue_.hasPending() ? std::chrono::milliseconds(1) : kTimeoutScanEvery;
 }
 
 void HttpServer::endIteration() {

@@ -15,10 +15,6 @@
 #include "hyperion/server/http_server.hpp"
 
 namespace hyperion::server {
-namespace {
-constexpr auto kTimeoutScanEvery = std::chrono::milliseconds(200);
-}  // namespace
-
 void HttpServer::runUring() {
   auto created = Uring::create();
   if (!created) {  // the probe in the constructor worked, so this is rare (out of locked memory?)
@@ -27,16 +23,14 @@ void HttpServer::runUring() {
   }
   uring_ = std::move(created.value());
   uring_->multishotPollIn(mailbox_->eventFd(), Uring::tag(Uring::Op::Mailbox, 0));
-  for (std::size_t i = 0; i < listeners_.size(); ++i)
-    uring_->multishotAccept(listeners_[i].fd.get(), Uring::tag(Uring::Op::Accept, i));
+  for (std::size_t i = 0; i < listeners_.size(); ++i) armAccept(i);
 
   now_ = Clock::now();
   last_timeout_scan_ = now_;
   for (;;) {
     if (draining() && connections_.empty()) break;
-    const auto timeout = queue_.hasPending() ? std::chrono::milliseconds(1) : kTimeoutScanEvery;
     int error = 0;
-    if (!uring_->submitAndWait(timeout, &error)) {
+    if (!uring_->submitAndWait(waitTimeout(), &error)) {
       spdlog::critical("io_uring wait failed: {}", std::strerror(error));
       break;
     }
@@ -49,8 +43,7 @@ void HttpServer::runUring() {
     if (rearm_accept_ && listening_ && now_ - last_timeout_scan_ >= kTimeoutScanEvery) {
       // accept failed hard (EMFILE...): try again at the timeout-scan pace
       rearm_accept_ = false;
-      for (std::size_t i = 0; i < listeners_.size(); ++i)
-        uring_->multishotAccept(listeners_[i].fd.get(), Uring::tag(Uring::Op::Accept, i));
+      for (std::size_t i = 0; i < listeners_.size(); ++i) armAccept(i);
     }
     endIteration();
   }
@@ -81,7 +74,7 @@ void HttpServer::onCompletion(const Uring::Completion& completion) {
       }
       if (!completion.more) {
         if (completion.result >= 0 || completion.result == -EINTR || completion.result == -ECONNABORTED)
-          uring_->multishotAccept(listeners_[id].fd.get(), Uring::tag(Uring::Op::Accept, id));
+          armAccept(id);
         else
           rearm_accept_ = true;
       }
@@ -126,6 +119,10 @@ void HttpServer::onRecvCompletion(Connection& conn, const Uring::Completion& com
   // (A cancelled recv comes here too: if reading was resumed meanwhile, the
   // resume found it still armed, so re-arm now.)
   if (!conn.recv_armed && !conn.read_paused && !conn.peer_closed && !conn.broken) rearm_recv_.push_back(conn.id);
+}
+
+void HttpServer::armAccept(std::size_t listener_index) {
+  uring_->multishotAccept(listeners_[listener_index].fd.get(), Uring::tag(Uring::Op::Accept, listener_index));
 }
 
 void HttpServer::armRecv(Connection& conn) {

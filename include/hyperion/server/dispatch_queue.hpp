@@ -58,7 +58,8 @@ class DispatchQueue {
   bool wakeIfStalled(Clock::time_point now, Clock::duration stall);
 
  private:
-  void wakeMostRecentlyIdle();  // mutex held
+  void wakeMostRecentlyIdle();                     // mutex held
+  void takeFront(std::shared_ptr<Exchange>& job);  // mutex held, jobs_ not empty
 
   mutable std::mutex mutex_;
   std::deque<std::shared_ptr<Exchange>> jobs_;

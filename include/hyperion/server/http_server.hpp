@@ -51,6 +51,10 @@ class HttpServer {
   // accept / loop plumbing (http_server.cpp)
   void runEpoll();
   void endIteration();  // watchdog, timeouts, destroying doomed connections
+  // How long the loop may sleep: 1 ms while requests wait for a Ruby thread
+  // (the dispatch watchdog), else until the next timeout scan.
+  std::chrono::milliseconds waitTimeout() const;
+  static constexpr auto kTimeoutScanEvery = std::chrono::milliseconds(200);
   void acceptFrom(int listen_fd, const net::Listener& listener);
   Connection* adoptConnection(int fd, const sockaddr_storage& addr, const net::Listener& listener);
   void unwatch(Connection& conn);         // no more events for it (hijack, broken, closing)
@@ -61,6 +65,7 @@ class HttpServer {
   void runUring();
   void onCompletion(const Uring::Completion& completion);
   void onRecvCompletion(Connection& conn, const Uring::Completion& completion);
+  void armAccept(std::size_t listener_index);
   void armRecv(Connection& conn);
   void stopRecv(Connection& conn);  // cancel the armed recv (its last completion still comes)
   void finishHijack(Connection& conn);
