@@ -137,7 +137,8 @@ VALUE emptyInputRead(int argc, VALUE* argv, VALUE) {
   return buffer;
 }
 
-VALUE emptyInputNil(int, VALUE*, VALUE) { return Qnil; }
+VALUE emptyInputNil(int, VALUE*, VALUE) { return Qnil; }  // arity -1 (gets(sep, limit))
+VALUE emptyInputNil0(VALUE) { return Qnil; }            // arity 0: Ruby calls it with self only
 VALUE emptyInputZero(VALUE) { return INT2FIX(0); }
 VALUE emptyInputTrue(VALUE) { return Qtrue; }
 VALUE emptyInputFalse(VALUE) { return Qfalse; }
@@ -236,8 +237,8 @@ void defineNativeClasses(VALUE hyperion) {
   VALUE input = g_empty_input_class = rb_define_class_under(hyperion, "EmptyInput", rb_cObject);
   rb_define_method(input, "read", RUBY_METHOD_FUNC(emptyInputRead), -1);
   rb_define_method(input, "gets", RUBY_METHOD_FUNC(emptyInputNil), -1);
-  rb_define_method(input, "getc", RUBY_METHOD_FUNC(emptyInputNil), 0);
-  rb_define_method(input, "getbyte", RUBY_METHOD_FUNC(emptyInputNil), 0);
+  rb_define_method(input, "getc", RUBY_METHOD_FUNC(emptyInputNil0), 0);
+  rb_define_method(input, "getbyte", RUBY_METHOD_FUNC(emptyInputNil0), 0);
   rb_define_method(input, "each", RUBY_METHOD_FUNC(emptyInputEach), -1);
   rb_define_method(input, "each_line", RUBY_METHOD_FUNC(emptyInputEach), -1);
   rb_define_method(input, "readlines", RUBY_METHOD_FUNC(emptyInputEmptyArray), -1);
@@ -251,7 +252,7 @@ void defineNativeClasses(VALUE hyperion) {
   rb_define_method(input, "eof", RUBY_METHOD_FUNC(emptyInputTrue), 0);
   rb_define_method(input, "sync", RUBY_METHOD_FUNC(emptyInputTrue), 0);
   rb_define_method(input, "closed?", RUBY_METHOD_FUNC(emptyInputFalse), 0);
-  rb_define_method(input, "close", RUBY_METHOD_FUNC(emptyInputNil), 0);
+  rb_define_method(input, "close", RUBY_METHOD_FUNC(emptyInputNil0), 0);
   rb_define_method(input, "binmode", RUBY_METHOD_FUNC(emptyInputSelf), 0);
   rb_define_method(input, "external_encoding", RUBY_METHOD_FUNC(emptyInputEncoding), 0);
   rb_define_method(input, "string", RUBY_METHOD_FUNC(emptyInputString), 0);
