@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 
 #include "hyperion/config/cli.hpp"
 #include "hyperion/log/logger.hpp"
 #include "hyperion/net/listener.hpp"
 #include "hyperion/proc/master.hpp"
+#include "hyperion/proc/pidfile.hpp"
 #include "hyperion/proc/worker.hpp"
 #include "hyperion/rb/ruby_host.hpp"
 
@@ -45,18 +45,26 @@ int run(int argc, char** argv, void* stack_marker) {
   const bool single = settings.workers == 0;
   log::setupLogging(settings, single ? "single" : "master");
 
-  // RACK_ENV: -e wins; otherwise an existing RACK_ENV is kept, as Puma does.
-  if (request.explicit_keys.count("environment") || !std::getenv("RACK_ENV"))
-    ::setenv("RACK_ENV", settings.environment.c_str(), 1);
-  else
-    settings.environment = std::getenv("RACK_ENV");
+  // As Puma: -e, else APP_ENV, RACK_ENV, RAILS_ENV; the app sees it as RACK_ENV.
+  settings.environment = config::resolveEnvironment(settings, [](const char* name) -> const char* {
+    return std::getenv(name);
+  });
+  ::setenv("RACK_ENV", settings.environment.c_str(), 1);
 
   struct stat st{};
   if (::stat(settings.rackup.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return fail("rackup file " + settings.rackup + " not found");
 
+  // Before binding: a second server pointed at a live one's pidfile leaves
+  // no socket files behind and takes nothing from it.
+  if (settings.pidfile) {
+    if (auto claimed = proc::claimPidfile(*settings.pidfile); !claimed) return fail(claimed.error());
+  }
   auto listeners = net::bindListeners(config::effectiveBinds(settings), single ? 1 : settings.workers);
-  if (!listeners) return fail(listeners.error());
+  if (!listeners) {
+    if (settings.pidfile) proc::releasePidfile(*settings.pidfile);
+    return fail(listeners.error());
+  }
 
   spdlog::info("hyperion {} starting ({})", HYPERION_VERSION, rb::rubyDescription());
   spdlog::info("mode: {}, {} Ruby thread(s) per worker, environment: {}, pid {}",
@@ -67,9 +75,6 @@ int run(int argc, char** argv, void* stack_marker) {
     if (std::find(shown.begin(), shown.end(), listener.url()) != shown.end()) continue;
     shown.push_back(listener.url());
     spdlog::info("Listening on {}", listener.url());
-  }
-  if (settings.pidfile) {
-    std::ofstream(*settings.pidfile) << ::getpid() << "\n";
   }
 
   auto host = rb::makeRubyHost(settings);

@@ -6,17 +6,22 @@
 module Hyperion
   class ConfigError < StandardError; end
 
-  # rack.errors: what an app writes here goes to the server log.
+  # rack.errors: what an app writes here goes to the server log, at warn
+  # level (it is the app's error stream, so it shows at --log-level warn,
+  # but it is not the server failing). Besides the SPEC's puts/write/flush it
+  # behaves like an IO for the code that wraps it: Logger.new(env['rack.errors'])
+  # (Rack::Logger, classic Sinatra) needs write and close; close is a no-op,
+  # because the stream belongs to the server and outlives every request.
   class ErrorLog
     def puts(*messages)
       messages = [''] if messages.empty?
-      messages.flatten.each { |m| Hyperion.__log(:error, m.to_s.chomp) }
+      messages.flatten.each { |m| Hyperion.__log(:warn, m.to_s.chomp) }
       nil
     end
 
-    def write(message)
-      text = message.to_s
-      Hyperion.__log(:error, text.chomp) unless text.empty?
+    def write(*messages)
+      text = messages.join
+      Hyperion.__log(:warn, text.chomp) unless text.empty?
       text.bytesize
     end
 
@@ -26,7 +31,15 @@ module Hyperion
     end
 
     def print(*messages) = write(messages.join)
+    def printf(format, *args) = write(Kernel.format(format, *args))
 
     def flush = self
+    def fsync = 0
+    def sync = true
+    def sync=(_value); end
+    def close = nil
+    def closed? = false
+    def tty? = false
+    alias isatty tty?
   end
 end

@@ -74,6 +74,7 @@ const std::map<std::string, OptionSpec>& longOptions() {
        }}},
       {"environment", {"environment", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          s.environment = v;
+         s.environment_given = true;
          return std::nullopt;
        }}},
       {"pidfile", {"pidfile", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
@@ -206,6 +207,15 @@ std::optional<std::size_t> parseByteSize(const std::string& text) {
   return static_cast<std::size_t>(*n) * factor;
 }
 
+std::string resolveEnvironment(const Settings& settings, const char* (*getenv)(const char*)) {
+  if (settings.environment_given) return settings.environment;
+  for (const char* name : {"APP_ENV", "RACK_ENV", "RAILS_ENV"}) {
+    const char* value = getenv(name);
+    if (value && *value) return value;
+  }
+  return "development";
+}
+
 std::vector<std::string> effectiveBinds(const Settings& settings) {
   if (!settings.binds.empty()) return settings.binds;
   return {"tcp://" + settings.host + ":" + std::to_string(settings.port)};
@@ -288,7 +298,7 @@ Processes
       --graceful-timeout T   how long TERM waits for in-flight requests (default 30s)
   -P, --pidfile PATH         write the master's pid here
   -C, --config FILE          Ruby config file (default config/hyperion.rb if it exists)
-  -e, --environment ENV      sets RACK_ENV (default development)
+  -e, --environment ENV      sets RACK_ENV (default: $APP_ENV, $RACK_ENV, $RAILS_ENV, development)
 
 Listening
   -b, --bind URI             tcp://HOST:PORT or unix:///PATH; repeatable

@@ -160,6 +160,11 @@ int RequestParser::validateHeaders() {
   Request& r = current_;
   r.version_major = llhttp_get_http_major(&parser_);
   r.version_minor = llhttp_get_http_minor(&parser_);
+  // llhttp parses any digit pair; only HTTP/1.0 and 1.1 are spoken on this
+  // connection (an h2 client must use the preface or TLS ALPN instead).
+  if (r.version_major != 1 || r.version_minor > 1)
+    return fail(505, "unsupported protocol version HTTP/" + std::to_string(r.version_major) + "." +
+                         std::to_string(r.version_minor));
   const std::string* transfer_encoding = nullptr;
   int content_lengths = 0;
   bool host = false;

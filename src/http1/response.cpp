@@ -62,6 +62,7 @@ std::string_view reasonPhrase(int status) {
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
 }
@@ -181,6 +182,24 @@ ResponsePlan planResponse(const ResponseInput& in) {
   else if (in.request_version_minor == 0) out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
   return plan;
+}
+
+std::string buildRawHead(int status, const std::vector<Header>& headers, int version_minor) {
+  std::string out;
+  out.reserve(256);
+  out.append(version_minor >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ");
+  fmt::format_to(std::back_inserter(out), "{} {}\r\n", status, reasonPhrase(status));
+  bool has_date = false;
+  bool has_server = false;
+  for (const auto& h : headers) {
+    has_date = has_date || equalsIgnoreCase(h.name, "date");
+    has_server = has_server || equalsIgnoreCase(h.name, "server");
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  if (!has_date) out.append("Date: ").append(httpDate()).append("\r\n");
+  if (!has_server) out.append("Server: ").append(kServerName).append("\r\n");
+  out.append("\r\n");
+  return out;
 }
 
 std::string buildSimpleResponse(int status, std::string_view body, bool keep_alive, int version_minor) {

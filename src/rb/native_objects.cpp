@@ -1,6 +1,8 @@
 // Objects the app can touch that reach back into the server: rack.hijack,
 // the Rack 3 stream, the shared empty rack.input, and Hyperion.__log behind
 // rack.errors.
+#include <unistd.h>
+
 #include "hyperion/log/logger.hpp"
 #include "runtime.hpp"
 
@@ -33,7 +35,7 @@ ThreadState& liveState(VALUE self, const rb_data_type_t* type, const char* what)
   return *ref->ts;
 }
 
-void ubfInterruptExchange(void* arg) {
+void ubfInterruptExchange(void* arg) noexcept {
   auto* ts = static_cast<ThreadState*>(arg);
   if (ts->exchange) ts->exchange->interruptWaits();
 }
@@ -56,28 +58,7 @@ VALUE hijackCall(VALUE self) {
     rb_raise(rb_eIOError, "rack.hijack called after its request finished");
   if (rb_thread_current() != ts.thread)
     rb_raise(rb_eIOError, "rack.hijack must be called by the thread serving its request");
-  if (!NIL_P(ts.hijack_io)) return ts.hijack_io;
-  HijackCall call{&ts, -1};
-  rb_thread_call_without_gvl(
-      [](void* p) -> void* {
-        auto* c = static_cast<HijackCall*>(p);
-        c->fd = c->ts->exchange->hijack(c->ts->hijack_leftover);
-        return nullptr;
-      },
-      &call, ubfInterruptExchange, &ts);
-  if (call.fd < 0) rb_raise(rb_eIOError, "the client connection is already closed");
-  ts.hijacked = true;
-  const char* class_name = ts.exchange->peer().unix_socket ? "UNIXSocket" : "TCPSocket";
-  VALUE klass = rb_const_defined(rb_cObject, rb_intern(class_name)) ? rb_const_get(rb_cObject, rb_intern(class_name))
-                                                                     : rb_cIO;
-  VALUE io = rb_funcall(klass, rb_intern("for_fd"), 1, INT2NUM(call.fd));
-  ts.hijack_io = io;
-  rb_hash_aset(ts.env, ts.rt->keys.rack_hijack_io, io);
-  if (!ts.hijack_leftover.empty()) {
-    rb_hash_aset(ts.env, ts.rt->keys.hijack_buffered,
-                 rb_str_new(ts.hijack_leftover.data(), static_cast<long>(ts.hijack_leftover.size())));
-  }
-  return io;
+  return takeClientSocket(ts);
 }
 
 VALUE streamWriteMethod(int argc, VALUE* argv, VALUE self) {
@@ -88,6 +69,7 @@ VALUE streamWriteMethod(int argc, VALUE* argv, VALUE self) {
     if (!streamWrite(ts, RSTRING_PTR(str), static_cast<std::size_t>(RSTRING_LEN(str))))
       rb_raise(rb_eIOError, "client disconnected");
     total += RSTRING_LEN(str);
+    RB_GC_GUARD(str);
   }
   return LONG2NUM(total);
 }
@@ -162,9 +144,13 @@ VALUE hyperionLog(VALUE, VALUE level, VALUE message) {
   VALUE level_name = rb_sym2str(rb_to_symbol(level));
   std::string_view name(RSTRING_PTR(level_name), static_cast<std::size_t>(RSTRING_LEN(level_name)));
   std::string_view body(RSTRING_PTR(text), static_cast<std::size_t>(RSTRING_LEN(text)));
-  auto lvl = spdlog::level::from_str(std::string(name));
-  if (lvl == spdlog::level::off && name != "off") lvl = spdlog::level::info;
-  spdlog::log(lvl, "{}", body);
+  cxxGuard([&] {
+    auto lvl = spdlog::level::from_str(std::string(name));
+    if (lvl == spdlog::level::off && name != "off") lvl = spdlog::level::info;
+    spdlog::log(lvl, "{}", body);
+  });
+  RB_GC_GUARD(text);
+  RB_GC_GUARD(level_name);
   return Qnil;
 }
 
@@ -190,12 +176,14 @@ VALUE serverAddStatic(VALUE, VALUE method, VALUE path, VALUE status, VALUE pairs
   if (code < 100 || code > 999) rb_raise(rb_eArgError, "invalid status %d", code);
   if (RSTRING_LEN(path) == 0 || RSTRING_PTR(path)[0] != '/') rb_raise(rb_eArgError, "path must start with /");
   // Validated: from here on only C++ runs, so its temporaries are safe.
-  std::vector<std::pair<std::string, std::string>> headers;
-  for (long i = 0; i < RARRAY_LEN(pairs); ++i) {
-    VALUE pair = RARRAY_AREF(pairs, i);
-    headers.emplace_back(toStdString(RARRAY_AREF(pair, 0)), toStdString(RARRAY_AREF(pair, 1)));
-  }
-  processRuntime().routes.addStatic(toStdString(method), toStdString(path), code, headers, toStdString(body));
+  cxxGuard([&] {
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (long i = 0; i < RARRAY_LEN(pairs); ++i) {
+      VALUE pair = RARRAY_AREF(pairs, i);
+      headers.emplace_back(toStdString(RARRAY_AREF(pair, 0)), toStdString(RARRAY_AREF(pair, 1)));
+    }
+    processRuntime().routes.addStatic(toStdString(method), toStdString(path), code, headers, toStdString(body));
+  });
   return Qnil;
 }
 
@@ -204,13 +192,17 @@ VALUE serverAddHandler(VALUE, VALUE method, VALUE path, VALUE handler_id) {
   StringValue(path);
   const int id = NUM2INT(handler_id);
   if (RSTRING_LEN(path) == 0 || RSTRING_PTR(path)[0] != '/') rb_raise(rb_eArgError, "path must start with /");
-  processRuntime().routes.addHandler(toStdString(method), toStdString(path), id);
+  cxxGuard([&] { processRuntime().routes.addHandler(toStdString(method), toStdString(path), id); });
   return Qnil;
 }
 
 VALUE newRef(VALUE klass, const rb_data_type_t* type, ThreadState& ts) {
-  auto* ref = new NativeRef{&ts};
-  return rb_data_typed_object_wrap(klass, ref, type);
+  // Allocate the wrapper first: if that raises, nothing C++ owns is lost.
+  VALUE object = rb_data_typed_object_wrap(klass, nullptr, type);
+  NativeRef* ref = nullptr;
+  cxxGuard([&] { ref = new NativeRef{&ts}; });
+  RTYPEDDATA_DATA(object) = ref;
+  return object;
 }
 
 }  // namespace
@@ -273,16 +265,84 @@ VALUE newStreamObject(ThreadState& ts) { return newRef(g_stream_class, &kStreamT
 
 void detachNativeObject(VALUE object) {
   auto* ref = static_cast<NativeRef*>(RTYPEDDATA_DATA(object));
-  ref->ts = nullptr;
+  if (ref) ref->ts = nullptr;
 }
 
 void waitWritableWithoutGvl(ThreadState& ts) {
   rb_thread_call_without_gvl(
-      [](void* p) -> void* {
+      [](void* p) noexcept -> void* {
         static_cast<ThreadState*>(p)->exchange->waitWritable();
         return nullptr;
       },
       &ts, ubfInterruptExchange, &ts);
+}
+
+void waitDeliveredWithoutGvl(ThreadState& ts) {
+  rb_thread_call_without_gvl(
+      [](void* p) noexcept -> void* {
+        static_cast<ThreadState*>(p)->exchange->waitDelivered();
+        return nullptr;
+      },
+      &ts, ubfInterruptExchange, &ts);
+}
+
+VALUE adoptFd(ThreadState& ts, VALUE klass, int fd, const char* mode) {
+  static ID id_adopt_fd = rb_intern("adopt_fd");
+  if (NIL_P(ts.fd_holder)) ts.fd_holder = rb_ary_new_capa(1);
+  rb_ary_clear(ts.fd_holder);
+  struct Args {
+    VALUE klass, mode, holder;
+    int fd;
+  } args{klass, mode ? rb_str_new_cstr(mode) : Qnil, ts.fd_holder, fd};
+  int state = 0;
+  rb_protect(
+      [](VALUE p) -> VALUE {
+        auto* a = reinterpret_cast<Args*>(p);
+        VALUE boot = rb_const_get(hyperionModule(), rb_intern("Boot"));
+        return rb_funcall(boot, id_adopt_fd, 4, a->klass, INT2NUM(a->fd), a->mode, a->holder);
+      },
+      reinterpret_cast<VALUE>(&args), &state);
+  VALUE io = RARRAY_LEN(ts.fd_holder) > 0 ? RARRAY_AREF(ts.fd_holder, 0) : Qnil;
+  rb_ary_clear(ts.fd_holder);
+  if (state != 0) {
+    // Interrupted or failed: whoever owns the descriptor closes it, once.
+    if (NIL_P(io)) {
+      ::close(fd);
+    } else {
+      int ignored = 0;
+      rb_protect([](VALUE v) -> VALUE { return rb_io_close(v); }, io, &ignored);
+      if (ignored) rb_set_errinfo(Qnil);
+    }
+    rb_jump_tag(state);
+  }
+  RB_GC_GUARD(args.mode);
+  return io;
+}
+
+VALUE takeClientSocket(ThreadState& ts) {
+  if (!NIL_P(ts.hijack_io)) return ts.hijack_io;
+  HijackCall call{&ts, -1};
+  rb_thread_call_without_gvl(
+      [](void* p) noexcept -> void* {
+        auto* c = static_cast<HijackCall*>(p);
+        c->fd = c->ts->exchange->hijack(c->ts->hijack_leftover);
+        return nullptr;
+      },
+      &call, ubfInterruptExchange, &ts);
+  // The loop gave the socket up: from here this thread owns call.fd, so it
+  // is marked hijacked before anything can raise.
+  if (call.fd >= 0) ts.hijacked = true;
+  if (call.fd < 0) rb_raise(rb_eIOError, "the client connection is already closed");
+  const char* class_name = ts.exchange->peer().unix_socket ? "UNIXSocket" : "TCPSocket";
+  VALUE klass = rb_const_defined(rb_cObject, rb_intern(class_name)) ? rb_const_get(rb_cObject, rb_intern(class_name))
+                                                                     : rb_cIO;
+  ts.hijack_io = adoptFd(ts, klass, call.fd, nullptr);
+  rb_hash_aset(ts.env, ts.rt->keys.rack_hijack_io, ts.hijack_io);
+  if (!ts.hijack_leftover.empty()) {
+    rb_hash_aset(ts.env, ts.rt->keys.hijack_buffered,
+                 rb_str_new(ts.hijack_leftover.data(), static_cast<long>(ts.hijack_leftover.size())));
+  }
+  return ts.hijack_io;
 }
 
 bool streamWrite(ThreadState& ts, const char* data, std::size_t length) {
@@ -290,24 +350,26 @@ bool streamWrite(ThreadState& ts, const char* data, std::size_t length) {
   if (ex.clientGone()) return false;
   const http1::BodyFraming framing = ts.plan.framing;
   if (framing == http1::BodyFraming::None) return true;  // HEAD and friends: drop the bytes
-  if (!ts.head_sent) {
-    ts.out = std::move(ts.plan.head);
-    ts.head_sent = true;
-  }
-  if (framing == http1::BodyFraming::Chunked) {
-    http1::appendChunk(ts.out, {data, length});
-  } else if (framing == http1::BodyFraming::ContentLength) {
-    // Never write past the length we announced.
-    const std::size_t room = ts.plan.content_length - std::min(ts.plan.content_length, ts.body_bytes);
-    length = std::min(length, room);
-    ts.out.append(data, length);
-  } else {
-    ts.out.append(data, length);
-  }
-  ts.body_bytes += length;
-  // Each piece goes out at once: SSE and other streams must not sit in a buffer.
-  ex.send(std::move(ts.out));
-  ts.out = std::string();
+  cxxGuard([&] {
+    if (!ts.head_sent) {
+      ts.out = std::move(ts.plan.head);
+      ts.head_sent = true;
+    }
+    if (framing == http1::BodyFraming::Chunked) {
+      http1::appendChunk(ts.out, {data, length});
+    } else if (framing == http1::BodyFraming::ContentLength) {
+      // Never write past the length we announced.
+      const std::size_t room = ts.plan.content_length - std::min(ts.plan.content_length, ts.body_bytes);
+      length = std::min(length, room);
+      ts.out.append(data, length);
+    } else {
+      ts.out.append(data, length);
+    }
+    ts.body_bytes += length;
+    // Each piece goes out at once: SSE and other streams must not sit in a buffer.
+    ex.send(std::move(ts.out));
+    ts.out = std::string();
+  });
   if (ex.backlogged()) waitWritableWithoutGvl(ts);
   return !ex.clientGone();
 }

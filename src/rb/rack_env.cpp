@@ -58,7 +58,8 @@ VALUE headerKey(const EnvKeys& k, std::string_view name) {
   length = 5;
   for (char c : name) {
     if (c == '_') return Qnil;
-    buffer[length++] = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    // ASCII only: header names are tokens, and std::toupper follows the locale.
+    buffer[length++] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
   }
   return rb_enc_interned_str(buffer, static_cast<long>(length), rb_usascii_encoding());
 }
@@ -98,13 +99,12 @@ void setServerNameAndPort(ThreadState& ts, VALUE env) {
 
 VALUE buildRackInput(ThreadState& ts) {
   static ID id_new = rb_intern("new");
-  static ID id_for_fd = rb_intern("for_fd");
   const http1::RequestBody& body = ts.exchange->request().body;
   if (body.inFile()) {
     // The body is in an unlinked temp file: hand Ruby its own descriptor.
     int fd = ::dup(body.file.get());
     if (fd < 0) rb_sys_fail("dup request body");
-    ts.input = rb_funcall(rb_cIO, id_for_fd, 2, INT2NUM(fd), rb_str_new_cstr("rb"));
+    ts.input = adoptFd(ts, rb_cIO, fd, "rb");
     return ts.input;
   }
   // No body: the process's one shared, stateless empty input (no object per
@@ -116,6 +116,9 @@ VALUE buildRackInput(ThreadState& ts) {
 
 
 void initEnvKeys(RubyRuntime& rt) {
+  // Each key is stored straight into rt.keys, which the runtime's GC root
+  // marks and pins: an interned String nobody else references would
+  // otherwise be collected by the next allocation (and its slot reused).
   EnvKeys& k = rt.keys;
   k.request_method = frozen("REQUEST_METHOD");
   k.script_name = frozen("SCRIPT_NAME");
@@ -125,10 +128,13 @@ void initEnvKeys(RubyRuntime& rt) {
   k.server_port = frozen("SERVER_PORT");
   k.server_protocol = frozen("SERVER_PROTOCOL");
   k.request_uri = frozen("REQUEST_URI");
+  k.request_path = frozen("REQUEST_PATH");
   k.remote_addr = frozen("REMOTE_ADDR");
   k.content_type = frozen("CONTENT_TYPE");
   k.content_length = frozen("CONTENT_LENGTH");
   k.server_software = frozen("SERVER_SOFTWARE");
+  k.gateway_interface = frozen("GATEWAY_INTERFACE");
+  k.http_version = frozen("HTTP_VERSION");
   k.rack_input = frozen("rack.input");
   k.rack_errors = frozen("rack.errors");
   k.rack_hijack_p = frozen("rack.hijack?");
@@ -140,6 +146,7 @@ void initEnvKeys(RubyRuntime& rt) {
   k.rack_run_once = frozen("rack.run_once");
   k.rack_version = frozen("rack.version");
   k.rack_response_finished = frozen("rack.response_finished");
+  k.rack_after_reply = frozen("rack.after_reply");
   k.hijack_buffered = frozen("hyperion.hijack_buffered");
   k.http_1_1 = frozen("HTTP/1.1");
   k.http_1_0 = frozen("HTTP/1.0");
@@ -154,18 +161,12 @@ void initEnvKeys(RubyRuntime& rt) {
   k.method_patch = frozen("PATCH");
   k.method_options = frozen("OPTIONS");
   k.port_80 = frozen("80");
-  const VALUE all[] = {k.request_method, k.script_name, k.path_info, k.query_string, k.server_name, k.server_port,
-                       k.server_protocol, k.request_uri, k.remote_addr, k.content_type, k.content_length,
-                       k.server_software, k.rack_input, k.rack_errors, k.rack_hijack_p, k.rack_hijack,
-                       k.rack_hijack_io, k.rack_url_scheme, k.rack_multithread, k.rack_multiprocess, k.rack_run_once,
-                       k.rack_version, k.rack_response_finished, k.hijack_buffered, k.http_1_1, k.http_1_0, k.empty,
-                       k.empty_binary, k.localhost, k.method_get, k.method_post, k.method_head, k.method_put,
-                       k.method_delete, k.method_patch, k.method_options, k.port_80};
-  for (VALUE v : all) rb_ary_push(rt.keep, v);
 
   // The constant part of every env; each request starts from a copy.
-  VALUE t = rb_hash_new();
+  rt.env_template = rb_hash_new();
+  VALUE t = rt.env_template;
   rb_hash_aset(t, k.script_name, k.empty);
+  rb_hash_aset(t, k.gateway_interface, frozen("CGI/1.2"));
   rb_hash_aset(t, k.rack_url_scheme, frozen("http"));
   rb_hash_aset(t, k.rack_multithread, rt.settings->threads > 1 ? Qtrue : Qfalse);
   rb_hash_aset(t, k.rack_multiprocess, rt.settings->workers > 1 ? Qtrue : Qfalse);
@@ -178,10 +179,7 @@ void initEnvKeys(RubyRuntime& rt) {
     VALUE version = rb_ary_new_from_args(2, INT2FIX(1), INT2FIX(3));
     rb_hash_aset(t, k.rack_version, rb_obj_freeze(version));
   }
-  rt.env_template = t;
-  rb_ary_push(rt.keep, t);
   rt.empty_input = sharedEmptyInput();
-  rb_ary_push(rt.keep, rt.empty_input);
 }
 
 VALUE buildEnv(ThreadState& ts) {
@@ -192,15 +190,23 @@ VALUE buildEnv(ThreadState& ts) {
   rb_hash_aset(env, k.request_method, methodValue(k, request.method));
   std::string_view path = request.path();
   std::string_view query = request.query();
-  rb_hash_aset(env, k.path_info, rb_str_new(path.data(), static_cast<long>(path.size())));
+  // REQUEST_PATH is the same String as PATH_INFO, as in Puma: one object.
+  VALUE path_info = rb_str_new(path.data(), static_cast<long>(path.size()));
+  rb_hash_aset(env, k.path_info, path_info);
+  rb_hash_aset(env, k.request_path, path_info);
   rb_hash_aset(env, k.query_string,
                query.empty() ? k.empty_binary : rb_str_new(query.data(), static_cast<long>(query.size())));
   rb_hash_aset(env, k.request_uri, rb_str_new(request.target.data(), static_cast<long>(request.target.size())));
-  rb_hash_aset(env, k.server_protocol, request.version_minor >= 1 ? k.http_1_1 : k.http_1_0);
+  VALUE protocol = request.version_minor >= 1 ? k.http_1_1 : k.http_1_0;
+  rb_hash_aset(env, k.server_protocol, protocol);
+  rb_hash_aset(env, k.http_version, protocol);
   rb_hash_aset(env, k.remote_addr, internedValue(ts.exchange->peer().remote_addr));
   setServerNameAndPort(ts, env);
 
+  const bool chunked_body = request.header("transfer-encoding") != nullptr;
   for (const http1::Header& header : request.headers) {
+    // A chunked body reaches the app decoded, with its length (as Puma does).
+    if (chunked_body && http1::equalsIgnoreCase(header.name, "transfer-encoding")) continue;
     VALUE key = headerKey(k, header.name);
     if (NIL_P(key)) continue;
     VALUE existing = rb_hash_lookup2(env, key, Qundef);
@@ -217,13 +223,22 @@ VALUE buildEnv(ThreadState& ts) {
     }
   }
 
+  if (chunked_body) {
+    char digits[24];
+    const int length = snprintf(digits, sizeof digits, "%zu", request.body.size);
+    rb_hash_aset(env, k.content_length, rb_str_new(digits, length));
+  }
   rb_hash_aset(env, k.rack_input, buildRackInput(ts));
   // One rack.hijack per Ruby thread, made on its first request (see
   // hijackCall for why a shared one cannot act for another request).
   if (NIL_P(ts.hijack_object)) ts.hijack_object = newHijackObject(ts);
   ts.hijack_open = true;
   rb_hash_aset(env, k.rack_hijack, ts.hijack_object);
-  if (ts.rt->rack3) rb_hash_aset(env, k.rack_response_finished, rb_ary_new());
+  // Per-thread Arrays, emptied after every request (see ThreadState).
+  if (NIL_P(ts.response_finished)) ts.response_finished = rb_ary_new();
+  if (NIL_P(ts.after_reply)) ts.after_reply = rb_ary_new();
+  rb_hash_aset(env, k.rack_response_finished, ts.response_finished);
+  rb_hash_aset(env, k.rack_after_reply, ts.after_reply);
   return env;
 }
 

@@ -30,15 +30,24 @@ void addHeaderValues(ThreadState& ts, VALUE name, VALUE value) {
       std::string_view piece(v + start, static_cast<std::size_t>(i - start));
       if (!http1::isValidHeaderValue(piece))
         rb_raise(rb_eArgError, "invalid value for response header %" PRIsVALUE, rb_inspect(name));
-      ts.headers.push_back(http1::Header{std::string(n, static_cast<std::size_t>(n_len)), std::string(piece)});
+      cxxGuard([&] { ts.headers.push_back(http1::Header{std::string(n, static_cast<std::size_t>(n_len)), std::string(piece)}); });
       start = i + 1;
     }
   }
 }
 
+bool isRackHijackHeader(VALUE name) {
+  return RSTRING_LEN(name) == 11 && strncasecmp(RSTRING_PTR(name), "rack.hijack", 11) == 0;
+}
+
 int collectHeader(VALUE name, VALUE value, VALUE arg) {
   auto& ts = *reinterpret_cast<ThreadState*>(arg);
   name = rb_obj_as_string(name);
+  if (isRackHijackHeader(name)) {
+    // Partial hijack (Rack 2.2 and 3): the head is written, then this gets the socket.
+    ts.response_hijack = value;
+    return ST_CONTINUE;
+  }
   if (RB_TYPE_P(value, T_ARRAY)) {
     for (long i = 0; i < RARRAY_LEN(value); ++i) {
       VALUE item = rb_obj_as_string(RARRAY_AREF(value, i));
@@ -71,6 +80,8 @@ VALUE buildLightRequest(ThreadState& ts) {
   VALUE body = r.body.inFile() ? rb_funcall(rb_funcall(buildRackInput(ts), id("read"), 0), id("b"), 0)
                                : rb_str_new(r.body.memory.data(), static_cast<long>(r.body.memory.size()));
   VALUE klass = rb_const_get(rb_const_get(hyperionModule(), id("Server")), id("Request"));
+  RB_GC_GUARD(headers);
+  RB_GC_GUARD(body);
   VALUE args = rb_hash_new();
   rb_hash_aset(args, ID2SYM(id("method")), rb_str_new(r.method.data(), static_cast<long>(r.method.size())));
   rb_hash_aset(args, ID2SYM(id("path")), rb_str_new(path.data(), static_cast<long>(path.size())));
@@ -96,7 +107,9 @@ void callApp(ThreadState& ts) {
     rb_raise(rb_eTypeError, "app returned %" PRIsVALUE " instead of [status, headers, body]", rb_inspect(response));
   ts.response = ary;
   ts.body = RARRAY_AREF(ary, 2);
-  ts.status = NUM2INT(rb_to_int(RARRAY_AREF(ary, 0)));
+  // Rack 2 allows any status whose to_i is a valid code ("201" too).
+  VALUE status = RARRAY_AREF(ary, 0);
+  ts.status = FIXNUM_P(status) ? FIX2INT(status) : NUM2INT(rb_to_int(rb_funcall(status, id("to_i"), 0)));
   if (ts.status < 100 || ts.status > 999) rb_raise(rb_eArgError, "invalid response status %d", ts.status);
   ts.headers_value = RARRAY_AREF(ary, 1);
   if (RB_TYPE_P(ts.headers_value, T_HASH)) {
@@ -107,14 +120,15 @@ void callApp(ThreadState& ts) {
     rb_raise(rb_eTypeError, "response headers must be a Hash");
   }
   // Classify the body: an Array (or to_ary) is sent whole with a length;
-  // `each` streams; Rack 3 `call(stream)` gets a stream.
+  // `each` streams; Rack 3 `call(stream)` gets a stream. A body whose to_ary
+  // returns nil (Rails' response body does: Rack 2 allows it) is not an
+  // Array: it is iterated like any other.
   if (RB_TYPE_P(ts.body, T_ARRAY)) {
     ts.body_kind = BodyKind::Array;
     ts.array_body = ts.body;
-  } else if (rb_respond_to(ts.body, id("to_ary"))) {
+  } else if (rb_respond_to(ts.body, id("to_ary")) &&
+             !NIL_P(ts.array_body = rb_check_array_type(rb_funcall(ts.body, id("to_ary"), 0)))) {
     ts.body_kind = BodyKind::Array;
-    ts.array_body = rb_check_array_type(rb_funcall(ts.body, id("to_ary"), 0));
-    if (NIL_P(ts.array_body)) rb_raise(rb_eTypeError, "body#to_ary did not return an Array");
   } else if (rb_respond_to(ts.body, id("each"))) {
     ts.body_kind = BodyKind::Each;
     // A whole-file body (Rack::Files, send_file) may go out natively; the
@@ -176,20 +190,33 @@ void closeInput(ThreadState& ts) {
   if (!NIL_P(ts.input)) rb_funcall(ts.input, id("close"), 0);
 }
 
-void runResponseFinished(ThreadState& ts) {
-  if (!ts.rt->rack3 || NIL_P(ts.env)) return;
-  VALUE callbacks = rb_hash_lookup(ts.env, ts.rt->keys.rack_response_finished);
-  if (!RB_TYPE_P(callbacks, T_ARRAY)) return;
-  for (long i = RARRAY_LEN(callbacks) - 1; i >= 0; --i) {
-    VALUE args[4] = {ts.env, INT2NUM(ts.status), ts.headers_value, ts.error};
-    rb_funcallv(RARRAY_AREF(callbacks, i), id("call"), 4, args);
+bool hasDeliveryCallbacks(const ThreadState& ts) {
+  return (!NIL_P(ts.response_finished) && RARRAY_LEN(ts.response_finished) > 0) ||
+         (!NIL_P(ts.after_reply) && RARRAY_LEN(ts.after_reply) > 0);
+}
+
+// rack.after_reply (Puma's: callables taking no arguments, in order) and
+// rack.response_finished (Rack 3: env, status, headers, error; in reverse
+// order of registration). Both run after the last byte is written.
+void runDeliveryCallbacks(ThreadState& ts) {
+  if (!NIL_P(ts.after_reply)) {
+    for (long i = 0; i < RARRAY_LEN(ts.after_reply); ++i) rb_funcall(RARRAY_AREF(ts.after_reply, i), id("call"), 0);
+  }
+  if (!NIL_P(ts.response_finished)) {
+    VALUE status = INT2NUM(ts.status);
+    for (long i = RARRAY_LEN(ts.response_finished) - 1; i >= 0; --i) {
+      VALUE args[4] = {ts.env, status, ts.headers_value, ts.error};
+      rb_funcallv(RARRAY_AREF(ts.response_finished, i), id("call"), 4, args);
+    }
   }
 }
 
-// Logs an app error; re-raising kills/throws is left to the caller.
+// Logs an app error; re-raising kills/throws is left to the caller. Keeps
+// the text for a development 500 page.
 void logAppError(ThreadState& ts, const char* phase) {
   const http1::Request& r = ts.exchange->request();
-  spdlog::error("app error {} {} {}: {}", phase, r.method, r.target, describeException(ts.error));
+  ts.error_text = describeException(ts.error);
+  spdlog::error("app error {} {} {}: {}", phase, r.method, r.target, ts.error_text);
 }
 
 // Runs one protected step; on failure records the error. Returns the jump
@@ -201,16 +228,30 @@ int step(ThreadState& ts, const char* phase, Fn fn, bool& failed) {
   if (state == 0) return 0;
   VALUE error = takeError();
   failed = true;
-  if (!isException(error)) return state;
+  if (!isException(error)) {
+    const http1::Request& r = ts.exchange->request();
+    spdlog::warn("Ruby thread hyperion-rb-{} was killed {} {} {}", ts.index, phase, r.method, r.target);
+    return state;
+  }
   ts.error = error;
   logAppError(ts, phase);
   return 0;
 }
 
-void sendErrorResponse(ThreadState& ts, int status) {
+// The server's own 500 (the app raised, or its thread was killed). In
+// development it names the exception, as Puma's does; never in production,
+// where messages can carry secrets. No Ruby calls: the text was made by
+// describeException already.
+void sendErrorResponse(ThreadState& ts, int status, std::string_view detail = {}) {
   const http1::Request& r = ts.exchange->request();
   std::string body = std::string(http1::reasonPhrase(status)) + "\n";
-  ts.exchange->send(http1::buildSimpleResponse(status, r.isHead() ? "" : body, false, r.version_minor));
+  // "Class: message" only: the backtrace (indented lines) stays in the log.
+  if (ts.rt->show_exceptions && !detail.empty())
+    body.append("\n").append(detail.substr(0, detail.find("\n    "))).append("\n");
+  if (r.isHead()) body.clear();
+  ts.body_bytes = body.size();
+  ts.exchange->send(http1::buildSimpleResponse(status, body, false, r.version_minor));
+  ts.head_sent = true;
   ts.status = status;
   ts.keep_alive_after = false;
 }
@@ -240,7 +281,7 @@ void ThreadState::resetRequest() {
   if (!NIL_P(stream_object)) detachNativeObject(stream_object);
   exchange.reset();
   env = response = headers_value = body = array_body = Qnil;
-  stream_object = input = hijack_io = error = file_path = Qnil;
+  stream_object = input = hijack_io = error = file_path = response_hijack = Qnil;
   status = 200;
   headers.clear();
   plan = http1::ResponsePlan{};
@@ -249,20 +290,70 @@ void ThreadState::resetRequest() {
   head_sent = hijacked = broken = false;
   keep_alive_after = true;
   hijack_leftover.clear();
+  error_text.clear();
 }
+
+namespace {
+
+// The per-thread callback Arrays start the next request empty. An app that
+// froze one gets a fresh Array next time instead.
+void emptyCallbackArrays(ThreadState& ts) {
+  for (VALUE* array : {&ts.response_finished, &ts.after_reply}) {
+    if (NIL_P(*array)) continue;
+    if (OBJ_FROZEN(*array)) *array = Qnil;
+    else if (RARRAY_LEN(*array) > 0) rb_ary_clear(*array);
+  }
+}
+
+void waitThenRunDeliveryCallbacks(ThreadState& ts) {
+  waitDeliveredWithoutGvl(ts);
+  runDeliveryCallbacks(ts);
+}
+
+// Partial hijack: the head went out; now the app's lambda gets the socket.
+void callResponseHijack(ThreadState& ts) {
+  VALUE io = takeClientSocket(ts);
+  rb_funcall(ts.response_hijack, id("call"), 1, io);
+}
+
+void closeHijackedSocket(ThreadState& ts) {
+  if (!NIL_P(ts.hijack_io)) rb_io_close(ts.hijack_io);
+}
+
+// A Ruby thread that is killed (Thread#kill, Thread.exit) inside the app
+// cannot finish the response: answer 500 if nothing went out yet, otherwise
+// the connection is closed so the client sees a truncated response.
+void answerInterrupted(ThreadState& ts) {
+  if (!ts.head_sent) sendErrorResponse(ts, 500);
+  else ts.broken = true;
+}
+
+}  // namespace
 
 int handleExchange(ThreadState& ts) {
   server::Exchange& ex = *ts.exchange;
   const http1::Request& request = ex.request();
   bool failed = false;
   bool bytes_ride_on_finish = false;
+  bool ignored = false;
   int jump = step(ts, "in call", callApp, failed);
 
   if (ts.hijacked) {
     // Full hijack: the socket is the app's now; nothing more is written.
     ts.keep_alive_after = false;
+  } else if (jump != 0) {
+    answerInterrupted(ts);
   } else if (failed) {
-    if (jump == 0) sendErrorResponse(ts, 500);
+    sendErrorResponse(ts, 500, ts.error_text);
+  } else if (!NIL_P(ts.response_hijack)) {
+    ex.send(http1::buildRawHead(ts.status, ts.headers, request.version_minor));
+    ts.head_sent = true;
+    ts.keep_alive_after = false;
+    bool hijack_failed = false;
+    jump = step(ts, "in the rack.hijack response lambda", callResponseHijack, hijack_failed);
+    // The app failed with the socket in hand: nobody will close it but us.
+    if (hijack_failed && ts.hijacked) step(ts, "closing the hijacked socket", closeHijackedSocket, ignored);
+    if (!ts.hijacked) ts.broken = true;  // the socket could not be handed over
   } else {
     http1::ResponseInput input;
     input.status = ts.status;
@@ -314,8 +405,10 @@ int handleExchange(ThreadState& ts) {
       }
       bool body_failed = false;
       jump = step(ts, "in body", ts.body_kind == BodyKind::Each ? iterateBody : callStreamingBody, body_failed);
-      if (body_failed && !ts.head_sent && jump == 0) {
-        sendErrorResponse(ts, 500);
+      if (jump != 0) {
+        answerInterrupted(ts);
+      } else if (body_failed && !ts.head_sent) {
+        sendErrorResponse(ts, 500, ts.error_text);
       } else if (!ts.head_sent) {
         ex.send(std::move(ts.plan.head));  // an empty each: headers only
         ts.head_sent = true;
@@ -327,16 +420,20 @@ int handleExchange(ThreadState& ts) {
     }
   }
 
-  bool ignored = false;
   int close_jump = step(ts, "in body.close", closeBody, ignored);
   if (jump == 0) jump = close_jump;
   step(ts, "closing rack.input", closeInput, ignored);
   const bool keep_alive = ts.keep_alive_after && !ts.broken && !ex.clientGone();
   ts.hijack_open = false;  // from here on (response_finished callbacks too) rack.hijack raises
+  const bool deliver = jump == 0 && hasDeliveryCallbacks(ts);
+  // This thread is free for the next request from here (the loop, woken by
+  // the Finish message, may start accepting again).
+  ts.rt->queue->jobDone();
   ex.finish(keep_alive, ts.hijacked ? 0 : ts.status, ts.body_bytes,
             bytes_ride_on_finish ? std::move(ts.out) : std::string());
-  if (jump == 0) jump = step(ts, "in rack.response_finished", runResponseFinished, ignored);
-  return jump;
+  if (deliver) jump = step(ts, "in rack.after_reply / rack.response_finished", waitThenRunDeliveryCallbacks, ignored);
+  int clear_jump = step(ts, "resetting callbacks", emptyCallbackArrays, ignored);
+  return jump != 0 ? jump : clear_jump;
 }
 
 }  // namespace hyperion::rb

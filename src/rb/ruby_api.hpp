@@ -1,15 +1,23 @@
 #pragma once
-// Private to src/rb: the only headers that include ruby.h. Rules for every
-// function here that calls into Ruby:
+// Private to src/rb: the only headers that include ruby.h. The boundary
+// rules (docs/ARCHITECTURE.md, "The Ruby boundary"):
 //  - Ruby is entered only through protect(), which catches every non-local
 //    exit (exceptions, throw, Thread#kill) at one boundary.
 //  - A Ruby call can longjmp, so no C++ object with a destructor may be alive
 //    in a frame between protect() and the Ruby call (heap state lives in
 //    ThreadState, which Ruby's GC marks).
+//  - The other way round, a C++ exception must never unwind through Ruby's C
+//    frames: every function Ruby calls (methods, block and foreach
+//    callbacks, protect()'s own trampoline) runs its C++ work inside
+//    cxxGuard(), which turns the exception into a Ruby one after the C++
+//    frame is gone. Functions run without the GVL are noexcept.
 #include <ruby.h>
 #include <ruby/encoding.h>
 #include <ruby/thread.h>
 
+#include <cstdio>
+#include <new>
+#include <stdexcept>
 #include <string>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -18,13 +26,36 @@
 
 namespace hyperion::rb {
 
+// Runs fn in a frame that Ruby called. A C++ exception from fn is caught
+// here and raised as NoMemoryError (bad_alloc) or RuntimeError once the try
+// block, and every C++ object inside it, is gone. fn may call Ruby; Ruby's
+// longjmp may leave through the try block as long as fn holds no C++ object
+// with a destructor at that point (the rule above).
+template <typename Fn>
+void cxxGuard(Fn&& fn) {
+  int failure = 0;  // 1: out of memory, 2: anything else
+  char message[200] = "";
+  try {
+    fn();
+  } catch (const std::bad_alloc&) {
+    failure = 1;
+  } catch (const std::exception& e) {
+    failure = 2;
+    snprintf(message, sizeof message, "%s", e.what());
+  } catch (...) {
+    failure = 2;
+  }
+  if (failure == 1) rb_memerror();
+  if (failure == 2) rb_raise(rb_eRuntimeError, "hyperion internal error: %s", message);
+}
+
 // Runs fn() under rb_protect. Returns the jump state (0 = no error).
 template <typename Fn>
 int protect(Fn& fn) {
   int state = 0;
   rb_protect(
       [](VALUE arg) -> VALUE {
-        (*reinterpret_cast<Fn*>(arg))();
+        cxxGuard(*reinterpret_cast<Fn*>(arg));
         return Qnil;
       },
       reinterpret_cast<VALUE>(&fn), &state);

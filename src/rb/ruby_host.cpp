@@ -5,22 +5,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <clocale>
+
 #include "hyperion/log/logger.hpp"
 #include "hyperion/net/listener.hpp"
+#include "hyperion/proc/pidfile.hpp"
 #include "hyperion/rb/embedded_ruby.hpp"
 #include "hyperion/server/http_server.hpp"
 #include "runtime.hpp"
 
 namespace hyperion::rb {
 
-VALUE rubyThreadMain(void* arg);  // thread_pool.cpp
-
 namespace {
 
 ID id(const char* name) { return rb_intern(name); }
 
-VALUE g_hyperion = Qnil;  // the Hyperion module: a constant, so GC-safe
-RubyRuntime* g_runtime = nullptr;  // created by bootRuby, lives as long as the process
+// The Hyperion module. Modules and classes made with rb_define_module /
+// rb_define_class_under are VM roots, marked and pinned, so a static copy of
+// the VALUE stays valid.
+VALUE g_hyperion = Qnil;
 
 VALUE bootModule() { return rb_const_get(g_hyperion, id("Boot")); }
 
@@ -38,6 +41,7 @@ class RubyHost final : public proc::AppHost {
  public:
   explicit RubyHost(const config::Settings& settings) : rt_(processRuntime()), owner_pid_(::getpid()) {
     rt_.settings = &settings;
+    rt_.show_exceptions = settings.environment == "development";
   }
 
   const static_files::RouteTable& routes() const override { return rt_.routes; }
@@ -45,17 +49,17 @@ class RubyHost final : public proc::AppHost {
 
   Result<bool> loadApp() override {
     std::string error;
-    VALUE rackup = rb_str_new_cstr(rt_.settings->rackup.c_str());
-    rb_ary_push(rt_.keep, rackup);
+    VALUE public_dir = Qnil;
     auto load = [&] {
-      rt_.app = rb_funcall(bootModule(), id("load_app"), 1, rackup);
-      rb_ary_push(rt_.keep, rt_.app);
+      rt_.rackup = rb_str_new_cstr(rt_.settings->rackup.c_str());
+      rt_.app = rb_funcall(bootModule(), id("load_app"), 1, rt_.rackup);
       rt_.rack3 = RTEST(rb_funcall(bootModule(), id("rack3?"), 0));
-      VALUE public_dir = rb_funcall(bootModule(), id("rails_public_dir"), 0);
-      // Last statement: no Ruby call follows the C++ temporary.
-      if (RB_TYPE_P(public_dir, T_STRING)) rt_.rails_public.push_back(toStdString(public_dir));
+      public_dir = rb_funcall(bootModule(), id("rails_public_dir"), 0);
     };
     int state = protect(load);
+    VALUE rackup = rt_.rackup;
+    if (state == 0 && RB_TYPE_P(public_dir, T_STRING)) rt_.rails_public.push_back(toStdString(public_dir));
+    RB_GC_GUARD(public_dir);
     if (state != 0) {
       VALUE err = takeError();
       if (!isException(err)) return Error{"loading was interrupted"};
@@ -116,39 +120,52 @@ class RubyHost final : public proc::AppHost {
   void startRubyThreads(int count, server::DispatchQueue& queue, server::HttpServer& server) override {
     rt_.queue = &queue;
     rt_.server = &server;
+    queue.setThreads(static_cast<std::size_t>(count));
+    rt_.thread_objects.reserve(static_cast<std::size_t>(count));
+    threads_.reserve(static_cast<std::size_t>(count));
     for (int i = 0; i < count; ++i) {
       auto* ts = new ThreadState();
       ts->rt = &rt_;
-      rb_ary_push(rt_.keep, wrapThreadState(ts));  // marks and eventually frees it
-      ts->thread = rb_thread_create(rubyThreadMain, ts);
-      // Thread#name= also names the native thread (top -H, perf, /proc).
-      const std::string name = "hyperion-rb-" + std::to_string(i);
-      rb_funcall(ts->thread, rb_intern("name="), 1, rb_str_new(name.data(), static_cast<long>(name.size())));
+      ts->index = i;
+      // The wrapper marks ts's VALUEs and frees it; the runtime root marks
+      // the wrapper. Both pushes are plain C++ (capacity reserved above), so
+      // no allocation can run between creating the wrapper and rooting it.
+      rt_.thread_objects.push_back(wrapThreadState(ts));
       threads_.push_back(ts);
+      std::string error;
+      auto spawn = [ts] { spawnRubyThread(*ts); };
+      if (!rubyCall(spawn, error, "starting a Ruby thread")) spdlog::error("cannot start Ruby thread {}: {}", i, error);
     }
   }
 
   void stopRubyThreads(std::chrono::milliseconds grace) override {
-    for (ThreadState* ts : threads_) {
-      std::string error;
-      double seconds = static_cast<double>(grace.count()) / 1000.0;
-      auto join = [&] {
-        if (NIL_P(rb_funcall(ts->thread, id("join"), 1, DBL2NUM(seconds)))) {
-          // Still inside the app after the grace period: stop it.
-          if (ts->exchange) ts->exchange->interruptWaits();
-          rb_funcall(ts->thread, id("kill"), 0);
-          rb_funcall(ts->thread, id("join"), 1, DBL2NUM(1.0));
-        }
-      };
-      if (!rubyCall(join, error, "join")) spdlog::warn("Ruby thread ended with: {}", error);
-    }
+    rt_.stopping = true;  // a thread that ends now is not replaced
+    const double seconds = static_cast<double>(grace.count()) / 1000.0;
+    std::string error;
+    // Join within the grace period, then interrupt every thread still inside
+    // the app at once (as Thread#kill does: ensure blocks run), then give them
+    // one second together, not one second each.
+    auto stop = [&] {
+      for (ThreadState* ts : threads_) {
+        if (!NIL_P(ts->thread)) rb_funcall(ts->thread, id("join"), 1, DBL2NUM(seconds));
+      }
+      for (ThreadState* ts : threads_) {
+        if (NIL_P(ts->thread) || !RTEST(rb_funcall(ts->thread, id("alive?"), 0))) continue;
+        if (ts->exchange) ts->exchange->interruptWaits();
+        rb_funcall(ts->thread, id("kill"), 0);
+      }
+      for (ThreadState* ts : threads_) {
+        if (!NIL_P(ts->thread)) rb_funcall(ts->thread, id("join"), 1, DBL2NUM(1.0));
+      }
+    };
+    if (!rubyCall(stop, error, "stopping Ruby threads")) spdlog::warn("Ruby threads ended with: {}", error);
     threads_.clear();
   }
 
   [[noreturn]] void exitProcess(int status) override {
     if (::getpid() == owner_pid_) {
       // The process that bound and wrote them cleans up its pidfile and socket files.
-      if (rt_.settings->pidfile) ::unlink(rt_.settings->pidfile->c_str());
+      if (rt_.settings->pidfile) proc::releasePidfile(*rt_.settings->pidfile);
       for (const auto& uri : config::effectiveBinds(*rt_.settings)) {
         auto address = net::parseBindUri(uri);
         if (address && address->kind == net::BindAddress::Kind::Unix) ::unlink(address->path.c_str());
@@ -170,8 +187,6 @@ class RubyHost final : public proc::AppHost {
 
 VALUE hyperionModule() { return g_hyperion; }
 
-RubyRuntime& processRuntime() { return *g_runtime; }
-
 VALUE takeError() {
   VALUE error = rb_errinfo();
   rb_set_errinfo(Qnil);
@@ -191,6 +206,11 @@ std::string describeException(VALUE error) {
 }
 
 Result<bool> bootRuby(int argc, char** argv, void* stack_marker) {
+  // As the `ruby` command does first thing: without it the locale charmap is
+  // "ANSI_X3.4-1968", so Encoding.default_external is US-ASCII whatever LANG
+  // says, and the first UTF-8 source file fails to load. ruby_options below
+  // then applies -E / RUBYOPT on top, exactly as `ruby` would.
+  std::setlocale(LC_CTYPE, "");
   ruby_sysinit(&argc, &argv);
   ruby_init_stack(static_cast<VALUE*>(stack_marker));
   ruby_init();
@@ -201,9 +221,7 @@ Result<bool> bootRuby(int argc, char** argv, void* stack_marker) {
   ruby_options(3, options);
   ruby_script("hyperion");
 
-  g_runtime = new RubyRuntime();  // never freed: Ruby may call into it until exit
-  g_runtime->keep = rb_ary_new();
-  rb_gc_register_mark_object(g_runtime->keep);
+  createProcessRuntime();  // the GC root exists before any VALUE is stored in it
   g_hyperion = rb_define_module("Hyperion");
   rb_define_const(g_hyperion, "VERSION", rb_obj_freeze(rb_str_new_cstr(HYPERION_VERSION)));
   defineNativeClasses(g_hyperion);
@@ -217,6 +235,8 @@ Result<bool> bootRuby(int argc, char** argv, void* stack_marker) {
     };
     if (!rubyCall(eval, error, file->path)) return Error{std::string("loading ") + file->path + ": " + error};
   }
+  auto stdio = [] { rb_funcall(rb_const_get(g_hyperion, id("Boot")), id("setup_stdio"), 0); };
+  if (!rubyCall(stdio, error, "setup_stdio")) return Error{error};
   return true;
 }
 

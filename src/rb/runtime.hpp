@@ -20,34 +20,47 @@ class HttpServer;
 namespace hyperion::rb {
 
 // Frozen, deduplicated Strings, built once: the keys and common values of
-// every env, so a request allocates only what is really per request.
+// every env, so a request allocates only what is really per request. Only
+// VALUE members: the GC root marks the struct as an array of VALUEs.
 struct EnvKeys {
   VALUE request_method, script_name, path_info, query_string, server_name, server_port, server_protocol,
-      request_uri, remote_addr, content_type, content_length, server_software, rack_input, rack_errors,
-      rack_hijack_p, rack_hijack, rack_hijack_io, rack_url_scheme, rack_multithread, rack_multiprocess,
-      rack_run_once, rack_version, rack_response_finished, hijack_buffered;
+      request_uri, request_path, remote_addr, content_type, content_length, server_software, gateway_interface,
+      http_version, rack_input, rack_errors, rack_hijack_p, rack_hijack, rack_hijack_io, rack_url_scheme,
+      rack_multithread, rack_multiprocess, rack_run_once, rack_version, rack_response_finished, rack_after_reply,
+      hijack_buffered;
   VALUE http_1_1, http_1_0, empty, empty_binary, localhost;
   VALUE method_get, method_post, method_head, method_put, method_delete, method_patch, method_options;
   VALUE port_80;
 };
 
+// Everything Ruby-side a worker keeps for its whole life. GC rule (see
+// docs/ARCHITECTURE.md, "C++ code that holds VALUEs"): every VALUE member is
+// marked, and pinned against compaction, by the process's GC root object
+// (runtime.cpp), which exists before the first VALUE is stored here. So a
+// VALUE is safe from the moment it is assigned to a member; until then it
+// must stay in a local.
 struct RubyRuntime {
   const config::Settings* settings = nullptr;
   VALUE app = Qnil;
+  VALUE rackup = Qnil;
   bool rack3 = false;
+  bool show_exceptions = false;  // development: 500 pages name the exception
   VALUE env_template = Qnil;
   VALUE empty_input = Qnil;  // the one rack.input of every request without a body
-  EnvKeys keys{};
-  VALUE keep = Qnil;  // a registered Array holding everything above (and threads)
+  EnvKeys keys{};            // zero bits are Qfalse: nothing to mark until set
+  std::vector<VALUE> thread_objects;  // the ThreadState wrappers (each marks its own VALUEs)
   server::HttpServer* server = nullptr;
   server::DispatchQueue* queue = nullptr;
+  bool stopping = false;  // a Ruby thread that dies now is not replaced
   static_files::RouteTable routes;          // Hyperion::Server.handle_static / handle
   std::vector<std::string> rails_public;    // auto-detected static dir, if any
 };
 
-// The one RubyRuntime of this process, created by bootRuby. C functions that
-// Ruby calls (Hyperion::Server.__add_static) reach it through here.
+// The one RubyRuntime of this process, created (with its GC root) by
+// createProcessRuntime during boot. C functions that Ruby calls
+// (Hyperion::Server.__add_static) reach it through here.
 RubyRuntime& processRuntime();
+void createProcessRuntime();  // runtime.cpp; once, right after ruby_init
 
 enum class BodyKind { Array, Each, Call, File };
 
@@ -55,6 +68,7 @@ struct ThreadState {
   RubyRuntime* rt = nullptr;
   server::DispatchQueue::Waiter waiter;
   server::DispatchQueue::PopStatus pop_status = server::DispatchQueue::PopStatus::Closed;
+  int index = 0;  // hyperion-rb-N
   VALUE thread = Qnil;
   // This thread's rack.hijack, made once and put in every env it builds. It
   // acts only while hijack_open (the current request's response is not
@@ -65,7 +79,13 @@ struct ThreadState {
   std::shared_ptr<server::Exchange> exchange;
   VALUE env = Qnil, response = Qnil, headers_value = Qnil, body = Qnil, array_body = Qnil;
   VALUE stream_object = Qnil, input = Qnil, hijack_io = Qnil, error = Qnil;
-  VALUE file_path = Qnil;  // body.to_path, when the body has one
+  VALUE file_path = Qnil;         // body.to_path, when the body has one
+  VALUE response_hijack = Qnil;   // a `rack.hijack` response header (partial hijack)
+  // rack.response_finished and rack.after_reply: one Array each per Ruby
+  // thread, put in every env and emptied after each request, so an app that
+  // adds nothing costs no allocation.
+  VALUE response_finished = Qnil, after_reply = Qnil;
+  VALUE fd_holder = Qnil;  // adoptFd's scratch Array (one per thread)
   int status = 200;
   BodyKind body_kind = BodyKind::Array;
   std::vector<http1::Header> headers;
@@ -78,6 +98,7 @@ struct ThreadState {
   bool broken = false;  // response cannot be completed: close the connection
   bool keep_alive_after = true;
   std::string hijack_leftover;
+  std::string error_text;  // the app's exception, described, for the log and a development 500
 
   void resetRequest();
 };
@@ -99,8 +120,20 @@ VALUE newStreamObject(ThreadState& ts);
 void detachNativeObject(VALUE object);  // the request is over: calls now raise
 bool streamWrite(ThreadState& ts, const char* data, std::size_t length);  // false: client gone
 void waitWritableWithoutGvl(ThreadState& ts);
+// Blocks (GVL released) until every byte of the finished response is written
+// to the socket, or the client is gone, or the wait is interrupted.
+void waitDeliveredWithoutGvl(ThreadState& ts);
+// klass.for_fd(fd[, mode]) that never leaks or double-closes fd: if Ruby
+// raises, fd is closed by whoever owns it at that moment, then the error
+// continues. Returns the IO, which owns fd.
+VALUE adoptFd(ThreadState& ts, VALUE klass, int fd, const char* mode);
+// Takes the client socket from the loop (full hijack, or partial after the
+// head went out): sets ts.hijacked, ts.hijack_io, env['rack.hijack_io'].
+VALUE takeClientSocket(ThreadState& ts);
 
 // thread_pool.cpp
 VALUE wrapThreadState(ThreadState* ts);  // TypedData that marks and frees it
+// Creates and names ts's Ruby thread (ts->thread). Called under protect().
+void spawnRubyThread(ThreadState& ts);
 
 }  // namespace hyperion::rb

@@ -125,7 +125,9 @@ void HttpServer::dispatch(Connection& conn, http1::Request request) {
 
 void HttpServer::rejectRequest(Connection& conn, const http1::ParseError& error) {
   // Limits and malformed input are answered here; Ruby never sees them.
-  if (error.status >= 500) spdlog::error("{}: {} -> {}", conn.peer.remote_addr, error.reason, error.status);
+  // 500 is our failure (a temp file could not be written); 501/505 are the
+  // client asking for what we do not speak, like any 4xx.
+  if (error.status == 500) spdlog::error("{}: {} -> {}", conn.peer.remote_addr, error.reason, error.status);
   else spdlog::info("rejected request from {}: {} -> {}", conn.peer.remote_addr, error.reason, error.status);
   std::string body = std::string(http1::reasonPhrase(error.status)) + "\n";
   queueOutput(conn, http1::buildSimpleResponse(error.status, body, false), nullptr);

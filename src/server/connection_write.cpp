@@ -54,6 +54,7 @@ bool HttpServer::sendFileChunk(Connection& conn) {
   conn.last_write = now_;
   front.file_offset += static_cast<std::uint64_t>(n);
   front.file_left -= static_cast<std::uint64_t>(n);
+  if (front.owner) front.owner->onBytesWritten(static_cast<std::size_t>(n));
   if (front.file_left == 0) conn.output.pop_front();
   return true;
 }
@@ -107,7 +108,10 @@ void HttpServer::markBroken(Connection& conn) {
   if (conn.broken) return;
   conn.broken = true;
   for (auto& chunk : conn.output) {
-    if (chunk.owner && !chunk.isFile()) chunk.owner->onBytesWritten(chunk.bytes().size() - conn.output_offset);
+    if (chunk.owner) {
+      chunk.owner->onBytesWritten(chunk.isFile() ? static_cast<std::size_t>(chunk.file_left)
+                                                 : chunk.bytes().size() - conn.output_offset);
+    }
     conn.output_offset = 0;
   }
   conn.output.clear();

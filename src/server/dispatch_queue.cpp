@@ -35,6 +35,7 @@ bool DispatchQueue::wakeIfStalled(Clock::time_point now, Clock::duration stall) 
 void DispatchQueue::takeFront(std::shared_ptr<Exchange>& job) {
   job = std::move(jobs_.front());
   jobs_.pop_front();
+  busy_.fetch_add(1, std::memory_order_acq_rel);  // before pending_ drops: never an undercount
   pending_.store(jobs_.size(), std::memory_order_relaxed);
   last_pop_ = Clock::now();  // the watchdog's sign of progress
 }

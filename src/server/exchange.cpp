@@ -20,6 +20,8 @@ void Exchange::send(std::string bytes) {
 
 void Exchange::sendFile(std::string path, std::uint64_t size) {
   if (clientGone()) return;
+  // Counted like bytes: the loop reports them written piece by piece.
+  unsent_.fetch_add(size, std::memory_order_acq_rel);
   LoopMessage message{LoopMessage::Kind::SendFile, shared_from_this(), {}, true};
   message.path = std::move(path);
   message.size = size;
@@ -32,11 +34,21 @@ bool Exchange::waitWritable() {
   // seq_cst on both sides (here and in onBytesWritten): either the loop sees
   // waiting_ and notifies, or this thread sees the lowered count. Weaker
   // orders allow both to miss, and the thread would sleep with nothing unsent.
+  wake_at_.store(kLowWater);
   waiting_.store(true);
   cv_.wait(lock, [&] { return unsent_.load() <= kLowWater || clientGone() || interrupted_; });
   waiting_.store(false);
   interrupted_ = false;
   return !clientGone();
+}
+
+void Exchange::waitDelivered() {
+  std::unique_lock lock(mutex_);
+  wake_at_.store(0);
+  waiting_.store(true);  // seq_cst, as in waitWritable
+  cv_.wait(lock, [&] { return unsent_.load() == 0 || clientGone() || interrupted_; });
+  waiting_.store(false);
+  interrupted_ = false;
 }
 
 void Exchange::finish(bool keep_alive, int status, std::size_t body_bytes, std::string last_bytes) {
@@ -64,7 +76,7 @@ void Exchange::interruptWaits() {
 
 void Exchange::onBytesWritten(std::size_t n) {
   std::size_t before = unsent_.fetch_sub(n);
-  if (waiting_.load() && before - n <= kLowWater) {
+  if (waiting_.load() && before - n <= wake_at_.load()) {
     std::lock_guard lock(mutex_);
     cv_.notify_all();
   }

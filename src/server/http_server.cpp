@@ -267,8 +267,9 @@ void HttpServer::handleMessage(LoopMessage& message) {
   Exchange& exchange = *message.exchange;
   Connection* conn = find(exchange.connectionId());
   if (!conn || conn->in_flight.get() != &exchange) {
-    // The connection went away (or was hijacked): drop the bytes, release waiters.
-    if (!message.bytes.empty()) exchange.onBytesWritten(message.bytes.size());
+    // The connection went away (or was hijacked): nothing will be written;
+    // release whoever waits on this exchange.
+    exchange.onClientGone();
     if (message.kind == LoopMessage::Kind::Hijack) exchange.completeHijack(-1, {});
     return;
   }
@@ -295,6 +296,7 @@ void HttpServer::handleMessage(LoopMessage& message) {
       break;
     case LoopMessage::Kind::SendFile:
       if (!conn->broken) onSendFile(*conn, message);
+      else exchange.onClientGone();
       break;
     default:
       break;

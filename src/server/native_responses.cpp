@@ -72,6 +72,7 @@ void HttpServer::onSendFile(Connection& conn, LoopMessage& message) {
     OutputChunk chunk;
     chunk.view = cached->body;
     chunk.keeper = cached;
+    chunk.owner = message.exchange;  // sendFile counted these bytes as unsent
     queueChunk(conn, std::move(chunk));
     flush(conn);
     return;
@@ -87,6 +88,7 @@ void HttpServer::onSendFile(Connection& conn, LoopMessage& message) {
   OutputChunk chunk;
   chunk.file = std::move(fd);
   chunk.file_left = message.size;
+  chunk.owner = message.exchange;
   queueChunk(conn, std::move(chunk));
   flush(conn);
 }

@@ -6,6 +6,23 @@ module Hyperion
   module Boot
     module_function
 
+    # As Puma does: Logger.new($stdout) (Rails' default in containers) and
+    # plain puts reach the log as they are written, not at exit.
+    def setup_stdio
+      $stdout.sync = true
+      $stderr.sync = true
+    end
+
+    # IO.for_fd with interrupts held off (Thread#raise, kill, signal traps),
+    # so the descriptor ends up either owned by the IO pushed on holder, or by
+    # nothing, in which case the caller closes it. Without this an interrupt
+    # landing just after for_fd would leave the caller unable to tell.
+    def adopt_fd(klass, fd, mode, holder)
+      Thread.handle_interrupt(Object => :never) do
+        holder << (mode ? klass.for_fd(fd, mode) : klass.for_fd(fd))
+      end
+    end
+
     def load_app(rackup)
       setup_bundler(rackup)
       require 'rack'

@@ -45,6 +45,7 @@ struct Settings {
   std::string host = "127.0.0.1";
   int port = 9292;
   std::string environment = "development";
+  bool environment_given = false;  // by -e or the config file's `environment`
   std::optional<std::string> pidfile;
   bool preload = false;
   std::string log_level = "info";
@@ -58,6 +59,11 @@ struct Settings {
   PageCacheSettings page_cache;
   IoUringMode io_uring = IoUringMode::Auto;
 };
+
+// The environment the app runs in, as Puma picks it: -e (or the config
+// file's `environment`), else APP_ENV, RACK_ENV, RAILS_ENV, else
+// development. getenv is a parameter so tests need not touch the process.
+std::string resolveEnvironment(const Settings& settings, const char* (*getenv)(const char*));
 
 // The bind list the server really uses: binds if given, else tcp://host:port.
 std::vector<std::string> effectiveBinds(const Settings& settings);

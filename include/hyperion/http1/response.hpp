@@ -39,6 +39,13 @@ struct ResponsePlan {
 
 ResponsePlan planResponse(const ResponseInput& input);
 
+// The head of a response whose body the app writes itself on the raw socket
+// (Rack partial hijack): the status line and the app's headers as given,
+// plus Date and Server when absent. No framing is added or removed: the
+// server writes nothing after it, and a 101 upgrade needs the app's own
+// Connection/Upgrade headers untouched.
+std::string buildRawHead(int status, const std::vector<Header>& headers, int version_minor);
+
 // A complete small response the server answers itself (errors, limits).
 std::string buildSimpleResponse(int status, std::string_view body, bool keep_alive, int version_minor = 1);
 

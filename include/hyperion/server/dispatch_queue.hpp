@@ -51,6 +51,19 @@ class DispatchQueue {
   void close();                    // wakes everyone; pop returns Closed once empty
 
   std::size_t pending() const;
+
+  // Capacity-aware accept: the loop stops taking new connections while
+  // every Ruby thread has a request (running or queued for it).
+  void setThreads(std::size_t threads) { threads_.store(threads, std::memory_order_relaxed); }
+  // A Ruby thread is done with the job it took. Called before the job's
+  // Finish message is posted, so the loop, woken by that message, sees the
+  // freed thread.
+  void jobDone() { busy_.fetch_sub(1, std::memory_order_acq_rel); }
+  // Lock-free, for the loop: is there a Ruby thread for one more request?
+  bool hasCapacity() const {
+    return busy_.load(std::memory_order_acquire) + pending_.load(std::memory_order_relaxed) <
+           threads_.load(std::memory_order_relaxed);
+  }
   // Lock-free hint for the loop: are jobs waiting?
   bool hasPending() const { return pending_.load(std::memory_order_relaxed) > 0; }
   // The watchdog: jobs are waiting and no thread has taken one for `stall`:
@@ -67,6 +80,8 @@ class DispatchQueue {
   std::size_t known_ = 0;      // threads that ever called pop()
   Clock::time_point last_pop_{};
   std::atomic<std::size_t> pending_{0};
+  std::atomic<std::size_t> busy_{0};     // jobs taken and not yet done
+  std::atomic<std::size_t> threads_{1};
   bool closed_ = false;
 };
 

@@ -50,6 +50,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // Takes the socket away from the loop (Rack full hijack). Returns the fd
   // (now owned by the caller) and the bytes already read past this request, or -1.
   int hijack(std::string& leftover);
+  // Blocks until every byte handed over (send, sendFile, finish) has been
+  // written to the socket, the client is gone, or interruptWaits(). For
+  // rack.after_reply / rack.response_finished, which run after the last byte.
+  void waitDelivered();
   // More than the high-water mark queued: the producer should waitWritable().
   bool backlogged() const { return unsent_.load(std::memory_order_acquire) > kHighWater; }
   bool clientGone() const { return client_gone_.load(std::memory_order_acquire); }
@@ -82,6 +86,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::atomic<std::size_t> unsent_{0};
   std::atomic<bool> client_gone_{false};
   std::atomic<bool> waiting_{false};
+  std::atomic<std::size_t> wake_at_{kLowWater};  // a waiter wants a notify once unsent_ <= this
   std::mutex mutex_;
   std::condition_variable cv_;
   bool interrupted_ = false;
