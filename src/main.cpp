@@ -60,7 +60,9 @@ int run(int argc, char** argv, void* stack_marker) {
   if (settings.pidfile) {
     if (auto claimed = proc::claimPidfile(*settings.pidfile); !claimed) return fail(claimed.error());
   }
-  auto listeners = net::bindListeners(config::effectiveBinds(settings), single ? 1 : settings.workers);
+  // One shared socket per bind unless --reuse-port asks for one per worker.
+  auto listeners =
+      net::bindListeners(config::effectiveBinds(settings), single || !settings.reuse_port ? 1 : settings.workers);
   if (!listeners) {
     if (settings.pidfile) proc::releasePidfile(*settings.pidfile);
     return fail(listeners.error());

@@ -123,6 +123,10 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.preload_static.push_back(PreloadDir{v, true});
          return std::nullopt;
        }}},
+      {"reuse-port", {"reuse_port", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
+         s.reuse_port = true;
+         return std::nullopt;
+       }}},
       {"no-preload-static", {"no_preload_static", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
          s.no_preload_static = true;
          return std::nullopt;
@@ -274,10 +278,11 @@ std::optional<std::string> applyConfigSetting(Settings& settings, const std::str
     settings.rackup = value;
     return std::nullopt;
   }
-  if (key == "preload_app" || key == "log_requests" || key == "no_preload_static") {
+  if (key == "preload_app" || key == "log_requests" || key == "no_preload_static" || key == "reuse_port") {
     if (value != "true" && value != "false") return "expects true or false";
-    bool& field = key == "preload_app" ? settings.preload
+    bool& field = key == "preload_app"    ? settings.preload
                   : key == "log_requests" ? settings.log_requests
+                  : key == "reuse_port"   ? settings.reuse_port
                                           : settings.no_preload_static;
     field = value == "true";
     return std::nullopt;
@@ -304,6 +309,9 @@ Listening
   -b, --bind URI             tcp://HOST:PORT or unix:///PATH; repeatable
   -p, --port PORT            port when no --bind is given (default 9292)
       --host HOST            host when no --bind is given (default 127.0.0.1)
+      --reuse-port           one SO_REUSEPORT socket per worker instead of one
+                             shared socket (the kernel spreads connections by
+                             hash, even to a worker whose threads are all busy)
 
 HTTP limits (each answered without reaching Ruby)
       --max-header-bytes N   header block size, else 431 (default 64k)

@@ -5,6 +5,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <ctime>
 #include <memory>
 
 namespace hyperion::log {
@@ -22,6 +24,20 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 };
 
 bool g_json = false;  // written once at boot, before any thread starts
+
+// RFC 3339 with milliseconds and the local offset, as the JSON log lines
+// carry it: 2026-12-05T13:04:05.123+01:00.
+std::string rfc3339Now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm local{};
+  ::localtime_r(&seconds, &local);
+  const long offset = local.tm_gmtoff;
+  const long minutes = (offset < 0 ? -offset : offset) / 60;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}{}{:02d}:{:02d}", local, ms, offset < 0 ? '-' : '+', minutes / 60,
+                     minutes % 60);
+}
 
 }  // namespace
 
@@ -81,7 +97,7 @@ void logAccess(const AccessRecord& r) {
   line.reserve(160);
   if (g_json) {
     line += R"({"ts":")";
-    line += fmt::format("{:%Y-%m-%dT%H:%M:%S}", fmt::localtime(std::time(nullptr)));
+    line += rfc3339Now();
     line += R"(","message":"request","pid":)";
     line += std::to_string(::getpid());
     line += R"(,"remote_addr":")";

@@ -207,6 +207,11 @@ void Master::beginStop(bool immediate) {
   if (stopping_ && (immediate_ || !immediate)) return;
   stopping_ = true;
   immediate_ = immediate;
+  // Our copies of the listening sockets kept them open for respawns only.
+  // Once every worker has closed its own, the socket is gone and a new
+  // connection is refused at once (a load balancer retries elsewhere)
+  // instead of waiting in a backlog nobody will accept from.
+  listeners_.clear();
   spdlog::info("{} stop: signalling {} worker(s)", immediate ? "immediate" : "graceful", aliveCount());
   for (auto& slot : slots_) {
     if (slot.pid > 0) ::kill(slot.pid, immediate ? SIGQUIT : SIGTERM);

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -32,6 +34,27 @@ StopKind waitForStopSignal(SignalPipe& signals, AppHost& host) {
       if (signal == SIGTERM || signal == SIGINT) return StopKind::Graceful;
       if (signal == SIGQUIT) return StopKind::Immediate;
       spdlog::info("ignoring SIG{} in worker", signalName(signal));
+    }
+  }
+}
+
+// How long an immediate stop lets the loop write what the killed requests
+// answered (a 500, or a close) before the process ends.
+constexpr std::chrono::milliseconds kImmediateFlush{200};
+
+// Waits for the loop to drain (drained = true), the grace period to pass, or
+// a second TERM/INT or a QUIT, which turns the stop into an immediate one.
+StopKind waitForDrain(server::HttpServer& server, SignalPipe& signals, AppHost& host,
+                      std::chrono::milliseconds grace, bool& drained) {
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return StopKind::Graceful;
+    // The drain is noticed at once; a signal within 50 ms.
+    host.withoutGvl([&] { drained = server.waitStopped(std::min(left, std::chrono::milliseconds(50))); });
+    if (drained) return StopKind::Graceful;
+    for (int signal : signals.drain()) {
+      if (signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) return StopKind::Immediate;
     }
   }
 }
@@ -107,15 +130,25 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
 
   StopKind stop = waitForStopSignal(signals, host);
   bool drained = false;
+  server.beginShutdown();  // immediate too: the loop stops accepting at once
   if (stop == StopKind::Graceful) {
     spdlog::info("worker {} stopping: finishing in-flight requests (up to {} ms)", spec.index,
                  settings.graceful_timeout.count());
-    server.beginShutdown();
-    host.withoutGvl([&] { drained = server.waitStopped(settings.graceful_timeout); });
-    if (!drained) spdlog::warn("worker {}: graceful timeout passed with requests still running", spec.index);
+    stop = waitForDrain(server, signals, host, settings.graceful_timeout, drained);
+    if (stop == StopKind::Immediate) {
+      spdlog::info("worker {}: second stop signal, stopping now", spec.index);
+    } else if (!drained) {
+      spdlog::warn("worker {}: graceful timeout passed with requests still running", spec.index);
+    }
+  } else {
+    spdlog::info("worker {} stopping now: interrupting in-flight requests", spec.index);
   }
   queue.close();
+  // Immediate: the Ruby threads are killed (ensure blocks run); what they
+  // were answering gets a 500 or a closed connection, which the loop gets a
+  // moment to write before the process ends.
   host.stopRubyThreads(drained ? settings.graceful_timeout : std::chrono::milliseconds(0));
+  if (!drained) host.withoutGvl([&] { drained = server.waitStopped(kImmediateFlush); });
   host.runHook(Hook::OnWorkerShutdown, spec.index);
   if (drained) loop.join();
   else loop.detach();  // the process ends below; the loop dies with it

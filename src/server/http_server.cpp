@@ -49,7 +49,11 @@ HttpServer::HttpServer(const config::Settings& settings, std::vector<net::Listen
       static_dirs_(std::move(static_dirs)),
       page_cache_(static_files::PageCache::Options{settings.page_cache.recheck_interval, settings.page_cache.max_bytes,
                                                    settings.page_cache.max_file_bytes, {}}),
-      mailbox_(std::make_shared<LoopMailbox>()) {
+      mailbox_(std::make_shared<LoopMailbox>()),
+      accept_armed_(listeners_.size(), false),
+      // With -w 0 or 1 nobody else could take the connection; with
+      // --reuse-port each socket is ours alone (the kernel picked us).
+      gate_accepts_(settings.workers >= 2) {
   if (settings.io_uring != config::IoUringMode::Off) {
     // A throwaway ring proves the kernel allows everything the loop needs;
     // the real one is made on the loop thread (IORING_SETUP_SINGLE_ISSUER).
@@ -67,12 +71,7 @@ HttpServer::HttpServer(const config::Settings& settings, std::vector<net::Listen
   ev.data.u64 = kMailboxTag;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, mailbox_->eventFd(), &ev);
   for (std::size_t i = 0; i < listeners_.size(); ++i) {
-    ev.events = EPOLLIN;
-    // A socket shared by several workers wakes only one of them per connection.
-    if (listeners_[i].slot == -1) ev.events |= EPOLLEXCLUSIVE;
-    ev.data.u64 = i + 1;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listeners_[i].fd.get(), &ev) != 0)
-      throw std::runtime_error(std::string("epoll_ctl listener: ") + std::strerror(errno));
+    if (!watchListener(i)) throw std::runtime_error(std::string("epoll_ctl listener: ") + std::strerror(errno));
   }
 }
 
@@ -154,10 +153,72 @@ void HttpServer::endIteration() {
     connections_.erase(it);
   }
   doomed_.clear();
+  updateAccepting();
+}
+
+bool HttpServer::capacityGated(std::size_t listener_index) const {
+  return gate_accepts_ && listeners_[listener_index].slot == -1;
+}
+
+bool HttpServer::watchListener(std::size_t listener_index) {
+  if (uring_) {
+    if (accept_armed_[listener_index]) return true;
+    if (capacityGated(listener_index)) {
+      uring_->pollInExclusive(listeners_[listener_index].fd.get(), Uring::tag(Uring::Op::Listen, listener_index));
+      accept_armed_[listener_index] = true;
+    } else {
+      armAccept(listener_index);
+    }
+    return true;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  // A socket shared by several workers wakes only one of them per connection.
+  if (listeners_[listener_index].slot == -1) ev.events |= EPOLLEXCLUSIVE;
+  ev.data.u64 = listener_index + 1;
+  return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listeners_[listener_index].fd.get(), &ev) == 0;
+}
+
+void HttpServer::unwatchListener(std::size_t listener_index) {
+  if (uring_) {
+    // Its last completion (-ECANCELED, or connections accepted meanwhile,
+    // which are served) clears accept_armed_.
+    const auto op = capacityGated(listener_index) ? Uring::Op::Listen : Uring::Op::Accept;
+    if (accept_armed_[listener_index]) uring_->cancel(Uring::tag(op, listener_index));
+    return;
+  }
+  // EPOLLEXCLUSIVE cannot be changed with EPOLL_CTL_MOD: remove, re-add later.
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listeners_[listener_index].fd.get(), nullptr);
+}
+
+void HttpServer::updateAccepting() {
+  if (!gate_accepts_ || !listening_) return;
+  // Only the loop adds work (it pushes the jobs), so capacity can only grow
+  // between this check and the next accept: a watched socket never wakes a
+  // worker that has no thread for the request. Capacity coming back is
+  // always followed by a Finish message, which wakes the loop to get here.
+  const bool want = queue_.hasCapacity();
+  const bool changed = want != accepting_;
+  accepting_ = want;
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    if (!capacityGated(i)) continue;
+    if (!want) {
+      if (changed) unwatchListener(i);
+    } else if (uring_ ? !accept_armed_[i] : changed) {
+      // (io_uring: the poll is one-shot, so it is re-armed after every
+      // wake-up; a cancelled one once its completion is back)
+      if (!watchListener(i)) spdlog::error("cannot watch {} again: {}", listeners_[i].url(), std::strerror(errno));
+    }
+  }
 }
 
 void HttpServer::acceptFrom(int listen_fd, const net::Listener& listener) {
+  const bool gated = gate_accepts_ && listener.slot == -1;
   for (int i = 0; i < kAcceptBatch; ++i) {
+    // The rest stay in the backlog for a worker with a free thread (every
+    // other watching worker was woken by them, or sees them when it next
+    // waits: the socket is level-triggered there).
+    if (gated && !queue_.hasCapacity()) return;
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
     int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -169,9 +230,14 @@ void HttpServer::acceptFrom(int listen_fd, const net::Listener& listener) {
       return;
     }
     Connection* conn = adoptConnection(fd, addr, listener);
+    if (!conn) continue;
     // TCP_DEFER_ACCEPT: the request is usually here already; read it now
-    // rather than after another epoll_wait.
-    if (conn && listener.address.kind == net::BindAddress::Kind::Tcp) onReadable(*conn);
+    // rather than after another wait (and so it is queued, and counted
+    // against this worker's capacity, before the next accept).
+    if (listener.address.kind == net::BindAddress::Kind::Tcp) onReadable(*conn);
+    // io_uring: the multishot recv starts after that read, so bytes are
+    // never split between the two in the wrong order.
+    if (uring_ && !conn->read_paused) armRecv(*conn);
   }
 }
 
@@ -187,9 +253,8 @@ Connection* HttpServer::adoptConnection(int fd, const sockaddr_storage& addr, co
                                             settings_.tmp_dir);
   Connection& conn = *owned;
   conn.idle_since = conn.last_read = conn.last_write = now_;
-  if (uring_) {
+  if (uring_) {  // the caller arms the recv
     connections_.emplace(id, std::move(owned));
-    armRecv(conn);
     return &conn;
   }
   epoll_event ev{};
@@ -307,10 +372,7 @@ void HttpServer::startDraining() {
   if (draining()) return;
   draining_.store(true, std::memory_order_release);
   listening_ = false;
-  for (std::size_t i = 0; i < listeners_.size(); ++i) {
-    if (uring_) uring_->cancel(Uring::tag(Uring::Op::Accept, i));
-    else ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listeners_[i].fd.get(), nullptr);
-  }
+  for (std::size_t i = 0; i < listeners_.size(); ++i) unwatchListener(i);  // paused ones: a harmless ENOENT
   listeners_.clear();  // closes our copies; the master keeps its own
   for (auto& [id, conn] : connections_) {
     // Idle keep-alive connections go now; busy ones after their response.

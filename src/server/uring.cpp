@@ -1,5 +1,7 @@
 #include "hyperion/server/uring.hpp"
 
+#include <sys/epoll.h>
+
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
@@ -109,6 +111,12 @@ void Uring::multishotRecv(int fd, std::uint64_t user_data) {
 void Uring::pollOut(int fd, std::uint64_t user_data) {
   io_uring_sqe* sqe = nextSqe();
   io_uring_prep_poll_add(sqe, fd, POLLOUT);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void Uring::pollInExclusive(int fd, std::uint64_t user_data) {
+  io_uring_sqe* sqe = nextSqe();
+  io_uring_prep_poll_add(sqe, fd, POLLIN | EPOLLEXCLUSIVE);
   io_uring_sqe_set_data64(sqe, user_data);
 }
 

@@ -23,7 +23,8 @@ void HttpServer::runUring() {
   }
   uring_ = std::move(created.value());
   uring_->multishotPollIn(mailbox_->eventFd(), Uring::tag(Uring::Op::Mailbox, 0));
-  for (std::size_t i = 0; i < listeners_.size(); ++i) armAccept(i);
+  for (std::size_t i = 0; i < listeners_.size(); ++i) watchListener(i);
+  accepting_ = true;
 
   now_ = Clock::now();
   last_timeout_scan_ = now_;
@@ -43,7 +44,9 @@ void HttpServer::runUring() {
     if (rearm_accept_ && listening_ && now_ - last_timeout_scan_ >= kTimeoutScanEvery) {
       // accept failed hard (EMFILE...): try again at the timeout-scan pace
       rearm_accept_ = false;
-      for (std::size_t i = 0; i < listeners_.size(); ++i) armAccept(i);
+      for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        if (accepting_ || !capacityGated(i)) watchListener(i);
+      }
     }
     endIteration();
   }
@@ -64,11 +67,12 @@ void HttpServer::onCompletion(const Uring::Completion& completion) {
         if (completion.result >= 0) ::close(completion.result);
         break;
       }
+      if (!completion.more) accept_armed_[id] = false;
       if (completion.result >= 0) {
         sockaddr_storage addr{};
         socklen_t len = sizeof addr;
         ::getpeername(completion.result, reinterpret_cast<sockaddr*>(&addr), &len);
-        adoptConnection(completion.result, addr, listeners_[id]);
+        if (Connection* conn = adoptConnection(completion.result, addr, listeners_[id])) armRecv(*conn);
       } else if (completion.result != -ECANCELED) {
         spdlog::error("accept on {} failed: {}", listeners_[id].url(), std::strerror(-completion.result));
       }
@@ -80,6 +84,21 @@ void HttpServer::onCompletion(const Uring::Completion& completion) {
       }
       break;
     }
+    case Uring::Op::Listen:
+      // A shared socket is readable (capacity-gated listeners are polled,
+      // not multishot-accepted: the kernel would accept a whole burst into
+      // this worker whatever its threads are doing). updateAccepting() arms
+      // the next poll once this iteration is over and a thread is free.
+      if (id >= accept_armed_.size()) break;
+      accept_armed_[id] = false;
+      if (!listening_) break;
+      if (completion.result >= 0) {
+        acceptFrom(listeners_[id].fd.get(), listeners_[id]);
+      } else if (completion.result != -ECANCELED) {
+        spdlog::error("poll on {} failed: {}", listeners_[id].url(), std::strerror(-completion.result));
+        rearm_accept_ = true;
+      }
+      break;
     case Uring::Op::Recv:
       if (Connection* conn = find(id)) onRecvCompletion(*conn, completion);
       break;
@@ -123,6 +142,7 @@ void HttpServer::onRecvCompletion(Connection& conn, const Uring::Completion& com
 
 void HttpServer::armAccept(std::size_t listener_index) {
   uring_->multishotAccept(listeners_[listener_index].fd.get(), Uring::tag(Uring::Op::Accept, listener_index));
+  accept_armed_[listener_index] = true;
 }
 
 void HttpServer::armRecv(Connection& conn) {

@@ -50,8 +50,7 @@ class ConfigFileTest < Minitest::Test
                  server.log.scan(/worker \d ready: \d+ Ruby threads/).sort
     workers = server.worker_pids.sort
     assert_equal 2, workers.size
-    served = Array.new(40) { Integer(server.http('/').body) }.uniq.sort
-    assert_equal workers, served
+    assert_equal workers, serving_pids_under_load(server, parallel: 8, expect: workers)
 
     lines = hook_lines
     assert_equal "before_fork #{server.pid}", lines.first

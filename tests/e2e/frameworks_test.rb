@@ -8,7 +8,7 @@ class FrameworksTest < Minitest::Test
   include E2E::Helpers
 
   # Rails takes a few seconds to boot (more under sanitizers).
-  BOOT_TIMEOUT = E2E::SANITIZED ? 180 : 60
+  BOOT_TIMEOUT = E2E::SLOW > 1 ? 180 : 60
 
   def boot(app)
     server = start_server(E2E.app(app), wait: false)

@@ -11,15 +11,6 @@ class ProcessesTest < Minitest::Test
   SYNTAX_ERROR_APP = E2E.app('syntax_error')
   VERSION = File.read(File.join(E2E::ROOT, 'CMakeLists.txt'))[/project\(hyperion VERSION (\S+)/, 1]
 
-  # Pids that served `count` requests, each on a new connection.
-  def serving_pids(server, count)
-    Array.new(count) do
-      response = server.http('/')
-      assert_equal '200', response.code
-      Integer(response.body)
-    end.uniq.sort
-  end
-
   # ---- workers ----
 
   def test_two_workers_both_serve
@@ -27,7 +18,7 @@ class ProcessesTest < Minitest::Test
     workers = server.worker_pids.sort
     assert_equal 2, workers.size, server.log
     refute_includes workers, server.pid
-    assert_equal workers, serving_pids(server, 60)
+    assert_equal workers, serving_pids_under_load(server, parallel: 6, expect: workers)
   end
 
   def test_killed_worker_is_replaced
@@ -41,7 +32,7 @@ class ProcessesTest < Minitest::Test
       pids.size == 2 && !pids.include?(victim) && server.log.scan(/worker \d+ ready/).size >= 3 && pids
     end
     assert_includes after, before.last
-    assert_equal after, serving_pids(server, 60)
+    assert_equal after, serving_pids_under_load(server, parallel: 6, expect: after)
     refute server.exited?
     index = server.log[/worker (\d) started \(pid #{victim}\)/, 1]
     died = server.log.lines.grep(/died/).map { |l| l.split('] ', 4).last.chomp }

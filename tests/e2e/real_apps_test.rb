@@ -9,7 +9,7 @@ require 'digest'
 class RealAppsTest < Minitest::Test
   include E2E::Helpers
 
-  BOOT_TIMEOUT = E2E::SANITIZED ? 180 : 60
+  BOOT_TIMEOUT = E2E::SLOW > 1 ? 180 : 60
 
   def boot(app, **opts)
     server = start_server(E2E.app(app), wait: false, **opts)
@@ -282,5 +282,15 @@ class RealAppsTest < Minitest::Test
     response = server.http('/raise')
     assert_equal '500', response.code
     refute_match(/KeyError|missing widget key/, response.body)
+  end
+
+  def test_json_access_log_has_rfc3339_milliseconds_and_offset
+    server = boot('rack_shapes', args: %w[--log-format json])
+    assert_equal '200', server.http('/thread').code
+    line = eventually { server.log.lines.find { |l| l.include?('"message":"request"') } }
+    entry = JSON.parse(line)
+    assert_match(/\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d\z/, entry['ts'])
+    assert_equal 200, entry['status']
+    server.log.lines.each { |l| JSON.parse(l) }
   end
 end

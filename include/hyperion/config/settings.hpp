@@ -42,6 +42,9 @@ struct Settings {
   int workers = 0;
   int threads = 5;
   std::vector<std::string> binds;  // tcp://host:port, unix:///path
+  // One SO_REUSEPORT socket per worker (opt-in) instead of one shared,
+  // capacity-aware socket per bind (docs/ARCHITECTURE.md, "Accepting").
+  bool reuse_port = false;
   std::string host = "127.0.0.1";
   int port = 9292;
   std::string environment = "development";

@@ -1,8 +1,10 @@
 #pragma once
 // Listening sockets. The master binds them all before forking; each worker keeps
-// the ones meant for it. TCP binds get one SO_REUSEPORT socket per worker slot so
-// the kernel spreads connections across workers without a shared accept queue;
-// unix sockets cannot use SO_REUSEPORT and are shared by all workers.
+// the ones meant for it. By default every bind is one socket shared by all
+// workers, each accepting only while it has a free Ruby thread (HttpServer's
+// capacity-aware accept); with --reuse-port a TCP bind gets one SO_REUSEPORT
+// socket per worker slot and the kernel picks the worker by hash. Unix sockets
+// cannot use SO_REUSEPORT and are always shared.
 #include <string>
 #include <vector>
 

@@ -56,6 +56,13 @@ class HttpServer {
   std::chrono::milliseconds waitTimeout() const;
   static constexpr auto kTimeoutScanEvery = std::chrono::milliseconds(200);
   void acceptFrom(int listen_fd, const net::Listener& listener);
+  // Capacity-aware accept (docs/ARCHITECTURE.md, "Accepting"): a socket
+  // shared with other workers is only watched while a Ruby thread is free,
+  // so a busy worker leaves new connections in the backlog for an idle one.
+  bool capacityGated(std::size_t listener_index) const;
+  void updateAccepting();  // end of each iteration: pause or resume
+  bool watchListener(std::size_t listener_index);  // false: epoll_ctl failed (errno)
+  void unwatchListener(std::size_t listener_index);
   Connection* adoptConnection(int fd, const sockaddr_storage& addr, const net::Listener& listener);
   void unwatch(Connection& conn);         // no more events for it (hijack, broken, closing)
   void awaitWritable(Connection& conn);   // a write hit EAGAIN
@@ -115,6 +122,9 @@ class HttpServer {
   std::unique_ptr<Uring> uring_;  // created on the loop thread (single issuer)
   std::vector<std::uint64_t> rearm_recv_;  // multishot recvs that ended and must be re-armed
   bool rearm_accept_ = false;
+  std::vector<bool> accept_armed_;  // io_uring: its accept or poll is in flight (or being cancelled)
+  bool accepting_ = true;           // gated listeners are watched (capacity was free at the last check)
+  bool gate_accepts_ = false;       // several workers share a socket (not --reuse-port, not -w 0/1)
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::uint64_t next_id_ = 1;
   std::vector<LoopMessage> inbox_;

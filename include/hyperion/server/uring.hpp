@@ -26,7 +26,7 @@ namespace hyperion::server {
 class Uring {
  public:
   // What a completion is about: the top byte of its user_data.
-  enum class Op : std::uint8_t { Mailbox = 1, Accept = 2, Recv = 3, PollOut = 4, Cancel = 5 };
+  enum class Op : std::uint8_t { Mailbox = 1, Accept = 2, Recv = 3, PollOut = 4, Cancel = 5, Listen = 6 };
   static std::uint64_t tag(Op op, std::uint64_t id) { return (static_cast<std::uint64_t>(op) << 56) | id; }
   static Op opOf(std::uint64_t user_data) { return static_cast<Op>(user_data >> 56); }
   static std::uint64_t idOf(std::uint64_t user_data) { return user_data & ((1ull << 56) - 1); }
@@ -42,6 +42,10 @@ class Uring {
   void multishotPollIn(int fd, std::uint64_t user_data);
   void multishotRecv(int fd, std::uint64_t user_data);
   void pollOut(int fd, std::uint64_t user_data);
+  // One-shot POLLIN with EPOLLEXCLUSIVE: for a listening socket several
+  // workers share, so a connection wakes one of them (the loop then accepts
+  // with accept4 while it has capacity).
+  void pollInExclusive(int fd, std::uint64_t user_data);
   void cancel(std::uint64_t user_data);  // its completion comes back as Op::Cancel
 
   // Submits everything queued and waits for at least one completion or the

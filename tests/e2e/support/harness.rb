@@ -15,6 +15,42 @@ module E2E
   APPS = File.expand_path('../apps', __dir__)
   BIN = File.expand_path(ENV['HYPERION_BIN'] || File.join(ROOT, 'build/release/hyperion'))
   SANITIZED = ENV['HYPERION_SANITIZED'].to_s == '1'
+  # E2E_GC=stress or compact: every server's app is wrapped so that, once it
+  # is loaded, the GC hunts for VALUEs the server holds without marking or
+  # pinning them (ctest's e2e_gcstress.* and e2e_gccompact.* variants).
+  GC_MODE = ENV['E2E_GC'].to_s.empty? ? nil : ENV['E2E_GC']
+  # Generous factor for waits and latency bounds when the GC runs at every
+  # allocation (or compacts all the time) or sanitizers slow everything down.
+  SLOW = SANITIZED || GC_MODE ? 4 : 1
+
+  GC_SETUP = {
+    # A GC at every allocation: an unmarked VALUE is freed (and its slot
+    # reused) at once instead of once in a million requests.
+    'stress' => 'GC.stress = 1',
+    # Objects move: every object that can move is moved once now, and the
+    # heap is compacted at every major GC and every 20 ms from a thread, so a
+    # VALUE C++ keeps by address without pinning goes stale.
+    'compact' => <<~RUBY
+      GC.auto_compact = true
+      GC.verify_compaction_references(toward: :empty, double_heap: true)
+      Thread.new { loop { sleep 0.02; GC.compact } }
+    RUBY
+  }.freeze
+
+  # A rackup that loads the real one, then turns on GC_MODE.
+  def self.gc_wrapped(rackup, dir)
+    return rackup unless GC_MODE
+
+    setup = GC_SETUP.fetch(GC_MODE) { raise "unknown E2E_GC=#{GC_MODE}" }
+    path = File.join(dir, 'gc_mode.ru')
+    File.write(path, <<~RUBY)
+      app = Rack::Builder.parse_file(#{File.expand_path(rackup).inspect})
+      app = app.first if app.is_a?(Array)
+      #{setup}
+      run app
+    RUBY
+    path
+  end
 
   def self.app(name) = File.join(APPS, name, 'config.ru')
 
@@ -32,6 +68,7 @@ module E2E
       # where the kernel allows) and with E2E_IO_URING=off (epoll).
       io = ENV['E2E_IO_URING']
       args = [*args, '--io-uring', io] if io && !args.include?('--io-uring')
+      rackup = E2E.gc_wrapped(rackup, @dir) if rackup
       cmd = [*wrapper, BIN, '-w', workers.to_s, '-t', threads.to_s, '-b', bind, *args, rackup].compact
       spawn_env = { 'ASAN_OPTIONS' => 'detect_leaks=0:abort_on_error=0', 'UBSAN_OPTIONS' => 'print_stacktrace=1' }
       @pid = Process.spawn(spawn_env.merge(env), *cmd, out: @log_path, err: [:child, :out], chdir: chdir || ROOT,
@@ -39,7 +76,7 @@ module E2E
       wait_until_ready if wait
     end
 
-    def wait_until_ready(timeout: SANITIZED ? 60 : 20)
+    def wait_until_ready(timeout: 20 * SLOW)
       ready_lines = [@workers, 1].max
       deadline = Time.now + timeout
       loop do
@@ -92,7 +129,7 @@ module E2E
       `pgrep -P #{@pid}`.split.map(&:to_i)
     end
 
-    def http(path = '/', method: :get, headers: {}, body: nil, timeout: 10)
+    def http(path = '/', method: :get, headers: {}, body: nil, timeout: 10 * SLOW)
       Net::HTTP.start('127.0.0.1', @port, open_timeout: timeout, read_timeout: timeout) do |h|
         req = Net::HTTP.const_get(method.to_s.capitalize).new(path, headers)
         req.body = body if body

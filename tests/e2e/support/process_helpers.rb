@@ -42,6 +42,23 @@ module E2E
   end
 
   module Helpers
+    # Pids that served the proc_pid app's /hold (0.3 s each) with `parallel`
+    # requests in flight at once, round after round until every pid in
+    # `expect` has answered (or `rounds` pass). Sequential requests would not
+    # do: a worker keeps accepting while it has a free Ruby thread, so the
+    # first idle one can take them all; under load each worker accepts only
+    # as many connections as it has threads and the others get the rest.
+    def serving_pids_under_load(server, parallel:, expect:, rounds: 5)
+      seen = []
+      rounds.times do
+        bodies = Array.new(parallel) { Thread.new { server.http('/hold') } }.map(&:value)
+        bodies.each { |response| assert_equal '200', response.code, server.log }
+        seen |= bodies.map { |response| Integer(response.body) }
+        break if (expect - seen).empty?
+      end
+      seen.sort
+    end
+
     # Like start_server, but with an exact argv; stopped and checked for
     # problems in teardown like every other server.
     def start_command_server(argv, **opts)

@@ -54,7 +54,7 @@ module E2E
     # Header names are strings, so they may be passed without braces.
     def one_shot(server, method, path, headers = {}, **options)
       body = options.delete(:body)
-      timeout = options.delete(:timeout) || 10
+      timeout = options.delete(:timeout) || 10 * E2E::SLOW
       headers = headers.merge(options.transform_keys(&:to_s))
       sock = server.socket
       sock.write(request_text(method, path, headers.merge('Connection' => 'close'), body: body))

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <initializer_list>
 #include <vector>
 
@@ -126,6 +128,68 @@ TEST(Cli, Environment) {
   CliRequest r = ok({"--environment=qa"});
   EXPECT_EQ(r.settings.environment, "qa");
   EXPECT_EQ(r.explicit_keys, Keys{"environment"});
+}
+
+TEST(Cli, ReusePort) {
+  EXPECT_FALSE(ok({}).settings.reuse_port);
+  CliRequest r = ok({"--reuse-port"});
+  EXPECT_TRUE(r.settings.reuse_port);
+  EXPECT_EQ(r.explicit_keys, Keys{"reuse_port"});
+  Settings s;
+  EXPECT_FALSE(applyConfigSetting(s, "reuse_port", "true").has_value());
+  EXPECT_TRUE(s.reuse_port);
+  EXPECT_TRUE(applyConfigSetting(s, "reuse_port", "yes").has_value());
+}
+
+namespace {
+const char* fakeEnv(const char* name) {
+  std::string key(name);
+  if (key == "APP_ENV") return std::getenv("TEST_APP_ENV");
+  if (key == "RACK_ENV") return std::getenv("TEST_RACK_ENV");
+  if (key == "RAILS_ENV") return std::getenv("TEST_RAILS_ENV");
+  return nullptr;
+}
+struct EnvVars {  // the fake environment above, set for one test
+  EnvVars(const char* app, const char* rack, const char* rails) {
+    set("TEST_APP_ENV", app);
+    set("TEST_RACK_ENV", rack);
+    set("TEST_RAILS_ENV", rails);
+  }
+  ~EnvVars() {
+    ::unsetenv("TEST_APP_ENV");
+    ::unsetenv("TEST_RACK_ENV");
+    ::unsetenv("TEST_RAILS_ENV");
+  }
+  static void set(const char* name, const char* value) {
+    if (value) ::setenv(name, value, 1);
+    else ::unsetenv(name);
+  }
+};
+}  // namespace
+
+TEST(Cli, EnvironmentFollowsPumasOrder) {
+  Settings plain;
+  {
+    EnvVars env(nullptr, nullptr, nullptr);
+    EXPECT_EQ(resolveEnvironment(plain, fakeEnv), "development");
+  }
+  {
+    EnvVars env(nullptr, nullptr, "production");
+    EXPECT_EQ(resolveEnvironment(plain, fakeEnv), "production");
+  }
+  {
+    EnvVars env(nullptr, "staging", "production");
+    EXPECT_EQ(resolveEnvironment(plain, fakeEnv), "staging");
+  }
+  {
+    EnvVars env("test", "staging", "production");
+    EXPECT_EQ(resolveEnvironment(plain, fakeEnv), "test");
+    EXPECT_EQ(resolveEnvironment(ok({"-e", "qa"}).settings, fakeEnv), "qa");  // -e wins
+  }
+  {
+    EnvVars env("", nullptr, "production");  // empty counts as unset
+    EXPECT_EQ(resolveEnvironment(plain, fakeEnv), "production");
+  }
 }
 
 TEST(Cli, Pidfile) {

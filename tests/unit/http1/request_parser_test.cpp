@@ -546,3 +546,11 @@ TEST_F(RequestParserTest, EmptyFeedNeedsMore) {
   EXPECT_EQ(outcome.consumed, 0u);
   EXPECT_EQ(parser_->phase(), Phase::Idle);
 }
+
+TEST_F(RequestParserTest, OtherHttpVersionsAre505) {
+  // An h2 preface-less "HTTP/2.0" request line over h1 must not be answered
+  // as if it were HTTP/1.0.
+  EXPECT_EQ(rejectStatus("GET / HTTP/2.0\r\nHost: x\r\n\r\n"), 505);
+  EXPECT_EQ(rejectStatus("GET / HTTP/1.2\r\nHost: x\r\n\r\n"), 505);
+  EXPECT_EQ(rejectStatus("GET / HTTP/0.9\r\nHost: x\r\n\r\n"), 505);
+}

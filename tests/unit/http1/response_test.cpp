@@ -478,3 +478,22 @@ TEST(ResponsePlan, HeadKeepsTheAppsDeclaredLengthWithAnEmptyBody) {
   EXPECT_EQ(plan.framing, BodyFraming::None);
   EXPECT_NE(plan.head.find("Content-Length: 1024\r\n"), std::string::npos) << plan.head;
 }
+
+TEST(RawHead, KeepsTheAppsHeadersAndAddsNoFraming) {
+  std::string head =
+      buildRawHead(101, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}}, 1);
+  EXPECT_EQ(head.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << head;
+  EXPECT_NE(head.find("\r\nUpgrade: websocket\r\n"), std::string::npos);
+  EXPECT_NE(head.find("\r\nConnection: Upgrade\r\n"), std::string::npos);
+  EXPECT_TRUE(hasDateLine(head));
+  EXPECT_EQ(count(head, "Content-Length"), 0u);
+  EXPECT_EQ(count(head, "Transfer-Encoding"), 0u);
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n");
+}
+
+TEST(RawHead, AppDateAndServerAreNotDoubled) {
+  std::string head = buildRawHead(200, {{"date", "Tue, 01 Dec 2026 00:00:00 GMT"}, {"server", "app"}}, 0);
+  EXPECT_EQ(head.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << head;
+  EXPECT_EQ(count(head, "ate: "), 1u) << head;
+  EXPECT_EQ(count(head, "erver: "), 1u) << head;
+}

@@ -269,3 +269,31 @@ TEST(DispatchQueue, CloseWakesEveryWaiter) {
   EXPECT_EQ(a.status, PopStatus::Closed);
   EXPECT_EQ(b.status, PopStatus::Closed);
 }
+
+// Capacity-aware accept reads hasCapacity(): a request running or queued
+// takes a thread's worth of capacity until the thread calls jobDone().
+TEST(DispatchQueue, CapacityCountsQueuedAndRunningJobs) {
+  auto mailbox = std::make_shared<LoopMailbox>();
+  hyperion::server::testing::DrainAtEnd drain{mailbox};  // declared before q: outlives the jobs q holds
+  DispatchQueue q;
+  q.setThreads(2);
+  EXPECT_TRUE(q.hasCapacity());
+  q.push(makeExchange(mailbox, 1));
+  EXPECT_TRUE(q.hasCapacity());  // one queued, one thread still free
+  q.push(makeExchange(mailbox, 2));
+  EXPECT_FALSE(q.hasCapacity());  // two queued for two threads
+
+  std::shared_ptr<Exchange> job;
+  ASSERT_TRUE(q.tryPop(job));
+  EXPECT_FALSE(q.hasCapacity());  // taken is still busy: one running, one queued
+  q.jobDone();
+  EXPECT_TRUE(q.hasCapacity());
+
+  DispatchQueue::Waiter w;
+  ASSERT_EQ(q.pop(w, job), PopStatus::Job);
+  q.push(makeExchange(mailbox, 3));
+  EXPECT_FALSE(q.hasCapacity());  // one running, one queued
+  q.jobDone();
+  EXPECT_TRUE(q.hasCapacity());
+  q.close();
+}
