@@ -7,9 +7,10 @@
 set -euo pipefail
 
 profile=${1:-build}
-build=(build-essential cmake pkg-config ruby ruby-dev libssl-dev libnghttp2-dev liburing-dev node-llhttp
+# ruby-rack: the server loads config.ru with Rack::Builder, so it is needed to run at all.
+build=(build-essential cmake pkg-config ruby ruby-dev ruby-rack libssl-dev libnghttp2-dev liburing-dev node-llhttp
        libfmt-dev libspdlog-dev zlib1g-dev googletest libgtest-dev)
-test=(ruby-rack ruby-sinatra ruby-rails curl)
+test=(ruby-sinatra ruby-rails curl)
 bench=(puma nginx-light wrk gnuplot-nox util-linux)
 
 case "$profile" in

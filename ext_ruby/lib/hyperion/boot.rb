@@ -25,7 +25,12 @@ module Hyperion
 
     def load_app(rackup)
       setup_bundler(rackup)
-      require 'rack'
+      begin
+        require 'rack'
+      rescue LoadError => e
+        raise Hyperion::ConfigError, "#{e.message}: hyperion loads #{rackup} with Rack::Builder and needs " \
+                                     'the rack gem (Debian: apt-get install ruby-rack; or add rack to the Gemfile)'
+      end
       require 'uri' # Rack 2.2's Lint uses URI without requiring it
       require 'stringio'
       require 'socket'
