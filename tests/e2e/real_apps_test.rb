@@ -275,7 +275,10 @@ class RealAppsTest < Minitest::Test
     assert_equal '500', response.code
     assert_match(/KeyError/, response.body)
     assert_match(/missing widget key/, response.body)
-    assert_match(%r{"GET /raise HTTP/1.1" 500 [1-9]\d*}, server.log)
+    # The access-log line is written after the last byte has gone out.
+    eventually(message: -> { "no access-log line with the 500's size:\n#{server.log}" }) do
+      server.log.match?(%r{"GET /raise HTTP/1.1" 500 [1-9]\d*})
+    end
     server.cleanup
 
     server = boot('rack_shapes', args: %w[-e production])
