@@ -40,7 +40,7 @@ void HttpServer::onReadable(Connection& conn) {
         conn.input_offset = 0;
         continue;
       }
-      if (static_cast<std::size_t>(n) < kReadChunk) {
+      if (static_cast<std::size_t>(n) < kReadChunk && conn.transport->shortReadMeansDrained()) {
         // Short read: the socket is very likely drained; edge-triggered epoll
         // will tell us when more arrives, so skip the extra EAGAIN syscall.
         break;
@@ -65,12 +65,19 @@ void HttpServer::onReceived(Connection& conn, const char* data, std::size_t n) {
     conn.peer_closed = true;
   } else {
     conn.last_read = now_;
-    if (!conn.lingering) {  // a rejected request's body is read and forgotten
-      if (conn.input_offset > 0 && conn.input_offset == conn.input.size()) {
-        conn.input.clear();
-        conn.input_offset = 0;
-      }
-      conn.input.append(data, n);
+    if (conn.input_offset > 0 && conn.input_offset == conn.input.size()) {
+      conn.input.clear();
+      conn.input_offset = 0;
+    }
+    // Through the transport even while lingering (a TLS stream must see
+    // every record); a rejected request's body is then forgotten.
+    if (conn.transport->ingest(data, n, conn.input) < 0) {
+      markBroken(conn);
+      return;
+    }
+    if (conn.lingering) {
+      conn.input.clear();
+      conn.input_offset = 0;
     }
     if (conn.in_flight && conn.pendingInput() >= kMaxBufferedWhileBusy && !conn.hijack_waiting) {
       conn.read_paused = true;  // resumed by onFinish

@@ -1,11 +1,12 @@
 // Writing responses and closing: the outbound half of a connection.
 #include <sys/epoll.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/http_server.hpp"
@@ -15,6 +16,7 @@ namespace {
 constexpr int kMaxIov = 64;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::uint64_t kSendfilePiece = 1024 * 1024;
+constexpr std::uint64_t kReadFilePiece = 256 * 1024;
 }  // namespace
 
 void HttpServer::queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner) {
@@ -31,12 +33,41 @@ void HttpServer::queueChunk(Connection& conn, OutputChunk chunk) {
   conn.output.push_back(std::move(chunk));
 }
 
+// A transport that cannot send files (TLS without kTLS) gets the file as
+// bytes: one bounded piece at a time is read into a chunk queued before the
+// rest of the file, so memory stays bounded by the piece however slow the client.
+bool HttpServer::readFilePiece(Connection& conn) {
+  OutputChunk& front = conn.output.front();
+  const std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(front.file_left, kReadFilePiece));
+  std::string bytes(piece, '\0');
+  ssize_t n;
+  do {
+    n = ::pread(front.file.get(), bytes.data(), piece, static_cast<off_t>(front.file_offset));
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {  // a read error, or the file shrank: the promised length cannot be met
+    spdlog::warn("cannot read the file being sent to {}: {}", conn.peer.remote_addr,
+                 n < 0 ? std::strerror(errno) : "it shrank");
+    markBroken(conn);
+    return false;
+  }
+  bytes.resize(static_cast<std::size_t>(n));
+  OutputChunk chunk;
+  chunk.storage = std::move(bytes);
+  chunk.owner = front.owner;
+  front.file_offset += static_cast<std::uint64_t>(n);
+  front.file_left -= static_cast<std::uint64_t>(n);
+  if (front.file_left == 0) conn.output.pop_front();
+  conn.output.push_front(std::move(chunk));  // output_offset is 0: a file chunk was in front
+  return true;
+}
+
 bool HttpServer::sendFileChunk(Connection& conn) {
+  if (!conn.transport->canSendFile()) return readFilePiece(conn);
   OutputChunk& front = conn.output.front();
   auto offset = static_cast<off_t>(front.file_offset);
   // Bounded pieces: one huge file cannot monopolise the loop.
   const std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(front.file_left, kSendfilePiece));
-  ssize_t n = ::sendfile(conn.fd.get(), front.file.get(), &offset, piece);
+  ssize_t n = conn.transport->sendFile(front.file.get(), &offset, piece);
   if (n < 0) {
     if (errno == EINTR) return true;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -135,7 +166,7 @@ void HttpServer::closeWhenDone(Connection& conn) {
   if (!conn.output.empty()) return;  // flush() calls back when drained
   if (conn.linger_on_close && !conn.peer_closed) {
     if (!conn.lingering) {
-      ::shutdown(conn.fd.get(), SHUT_WR);
+      conn.transport->shutdownWrite();
       conn.lingering = true;
       conn.linger_until = now_ + kLingerTime;
       conn.input.clear();

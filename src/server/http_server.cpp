@@ -249,8 +249,8 @@ Connection* HttpServer::adoptConnection(int fd, const sockaddr_storage& addr, co
   }
   PeerInfo peer{peerAddress(addr), listener.address.port, unix_socket};
   const std::uint64_t id = next_id_++;
-  auto owned = std::make_unique<Connection>(id, net::UniqueFd(fd), std::move(peer), settings_.limits,
-                                            settings_.tmp_dir);
+  auto owned = std::make_unique<Connection>(id, net::UniqueFd(fd), transport_factory_ ? transport_factory_(fd) : nullptr,
+                                            std::move(peer), settings_.limits, settings_.tmp_dir);
   Connection& conn = *owned;
   conn.idle_since = conn.last_read = conn.last_write = now_;
   if (uring_) {  // the caller arms the recv

@@ -34,14 +34,16 @@ struct OutputChunk {
 };
 
 struct Connection {
-  Connection(std::uint64_t id_, net::UniqueFd fd_, PeerInfo peer_, const config::Limits& limits,
-             const std::string& tmp_dir)
-      : id(id_), fd(std::move(fd_)), transport(std::make_unique<net::SocketTransport>(fd.get())),
+  // `transport_` reads and writes `fd_` (a SocketTransport when null).
+  Connection(std::uint64_t id_, net::UniqueFd fd_, std::unique_ptr<net::Transport> transport_, PeerInfo peer_,
+             const config::Limits& limits, const std::string& tmp_dir)
+      : id(id_), fd(std::move(fd_)),
+        transport(transport_ ? std::move(transport_) : std::make_unique<net::SocketTransport>(fd.get())),
         peer(std::move(peer_)), parser(limits, tmp_dir) {}
 
   std::uint64_t id;
   net::UniqueFd fd;
-  std::unique_ptr<net::Transport> transport;
+  std::unique_ptr<net::Transport> transport;  // the only path to the client's bytes
   PeerInfo peer;
   http1::RequestParser parser;
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -41,6 +42,11 @@ class HttpServer {
   bool draining() const { return draining_.load(std::memory_order_acquire); }
   // Thread-safe: waits until run() has returned, or the timeout passes.
   bool waitStopped(std::chrono::milliseconds timeout);
+  // What each accepted socket is read and written through (before run()).
+  // Default: a plain SocketTransport. The seam a TLS listener plugs into,
+  // and where tests put a transport that returns one byte at a time.
+  using TransportFactory = std::function<std::unique_ptr<net::Transport>(int fd)>;
+  void setTransportFactory(TransportFactory factory) { transport_factory_ = std::move(factory); }
 
  public:
   static constexpr std::size_t kReadBufferBytes = 64 * 1024;
@@ -103,6 +109,7 @@ class HttpServer {
   void queueChunk(Connection& conn, OutputChunk chunk);
   void flush(Connection& conn);
   bool sendFileChunk(Connection& conn);  // false: stop flushing for now
+  bool readFilePiece(Connection& conn);  // sendFileChunk for a transport that cannot send files
   void markBroken(Connection& conn);
   void closeWhenDone(Connection& conn);
 
@@ -126,6 +133,7 @@ class HttpServer {
   bool accepting_ = true;           // gated listeners are watched (capacity was free at the last check)
   bool gate_accepts_ = false;       // several workers share a socket (not --reuse-port, not -w 0/1)
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  TransportFactory transport_factory_;
   std::uint64_t next_id_ = 1;
   std::vector<LoopMessage> inbox_;
   std::vector<std::uint64_t> to_flush_;  // connections with output queued by the current mailbox batch
