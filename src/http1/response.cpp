@@ -5,10 +5,12 @@
 
 #include <fmt/format.h>
 
+#include "hyperion/http/http_date.hpp"
+#include "hyperion/http/server_header.hpp"
+
 namespace hyperion::http1 {
 namespace {
 
-constexpr std::string_view kServerName = "hyperion";
 
 bool isTokenChar(unsigned char c) {
   if (c >= '0' && c <= '9') return true;
@@ -82,20 +84,6 @@ bool isValidHeaderValue(std::string_view value) {
     if (c == '\r' || c == '\n' || c == '\0') return false;
   }
   return true;
-}
-
-std::string_view httpDate() {
-  thread_local std::time_t cached_second = 0;
-  thread_local char buffer[40];
-  thread_local std::size_t length = 0;
-  std::time_t now = std::time(nullptr);
-  if (now != cached_second) {
-    std::tm tm{};
-    ::gmtime_r(&now, &tm);
-    length = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    cached_second = now;
-  }
-  return {buffer, length};
 }
 
 void appendChunk(std::string& out, std::string_view data) {
@@ -176,8 +164,8 @@ ResponsePlan planResponse(const ResponseInput& in) {
   }
   if (length_header && !no_body_status) fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *length_header);
   if (chunked_header && !in.request_is_head) out.append("Transfer-Encoding: chunked\r\n");
-  if (!has_date) out.append("Date: ").append(httpDate()).append("\r\n");
-  if (!has_server) out.append("Server: ").append(kServerName).append("\r\n");
+  if (!has_date) out.append("Date: ").append(http::currentHttpDate()).append("\r\n");
+  if (!has_server) out.append("Server: ").append(http::kServerName).append("\r\n");
   if (!plan.keep_alive) out.append("Connection: close\r\n");
   else if (in.request_version_minor == 0) out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
@@ -196,8 +184,8 @@ std::string buildRawHead(int status, const std::vector<Header>& headers, int ver
     has_server = has_server || equalsIgnoreCase(h.name, "server");
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
-  if (!has_date) out.append("Date: ").append(httpDate()).append("\r\n");
-  if (!has_server) out.append("Server: ").append(kServerName).append("\r\n");
+  if (!has_date) out.append("Date: ").append(http::currentHttpDate()).append("\r\n");
+  if (!has_server) out.append("Server: ").append(http::kServerName).append("\r\n");
   out.append("\r\n");
   return out;
 }

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "hyperion/net/unique_fd.hpp"
-#include "hyperion/static/http_date.hpp"
+#include "hyperion/http/http_date.hpp"
 #include "hyperion/static/mime_types.hpp"
 
 namespace hyperion::static_files {
@@ -83,7 +83,7 @@ Result<std::shared_ptr<CachedFile>> readCachedFile(const std::string& path, bool
   file->mtime = st.st_mtim;
   file->inode = st.st_ino;
   file->etag = makeEtag(size, st.st_mtim);
-  file->last_modified = formatHttpDate(st.st_mtim.tv_sec);
+  file->last_modified = http::formatHttpDate(st.st_mtim.tv_sec);
   file->content_type = std::string(mimeTypeFor(path));
   file->immutable = immutable;
   return file;

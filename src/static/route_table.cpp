@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "hyperion/http/http_date.hpp"
+#include "hyperion/http/server_header.hpp"
 #include "hyperion/http1/response.hpp"
 
 namespace hyperion::static_files {
@@ -32,7 +34,7 @@ void RouteTable::addStatic(std::string_view method, std::string_view path, int s
     if (http1::equalsIgnoreCase(name, "server")) has_server = true;
     head.append(name).append(": ").append(value).append("\r\n");
   }
-  if (!has_server) head.append("Server: hyperion\r\n");
+  if (!has_server) head.append("Server: ").append(http::kServerName).append("\r\n");
   if (!http1::statusHasNoBody(status)) fmt::format_to(std::back_inserter(head), "Content-Length: {}\r\n", body.size());
   else body.clear();
   route->body = std::move(body);
@@ -86,7 +88,7 @@ const Route* RouteLookup::find(std::string_view method, std::string_view path) {
 void appendRouteResponse(std::string& out, const Route& route, bool head_request, bool keep_alive,
                          int version_minor) {
   out.append(route.head_prefix);
-  out.append("Date: ").append(http1::httpDate()).append("\r\n");
+  out.append("Date: ").append(http::currentHttpDate()).append("\r\n");
   if (!keep_alive) out.append("Connection: close\r\n");
   else if (version_minor == 0) out.append("Connection: keep-alive\r\n");
   out.append("\r\n");

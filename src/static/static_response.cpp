@@ -4,7 +4,8 @@
 
 #include "hyperion/http1/response.hpp"
 #include "hyperion/static/byte_range.hpp"
-#include "hyperion/static/http_date.hpp"
+#include "hyperion/http/http_date.hpp"
+#include "hyperion/http/server_header.hpp"
 #include "hyperion/static/negotiation.hpp"
 
 namespace hyperion::static_files {
@@ -36,7 +37,7 @@ bool notModified(const CachedFile& representation, const StaticRequest& request)
   // If-Modified-Since is only consulted without If-None-Match (RFC 9110 section 13.1.3).
   if (!request.if_none_match.empty()) return etagListMatchesWeakly(request.if_none_match, representation.etag);
   if (request.if_modified_since.empty()) return false;
-  const auto since = parseHttpDate(request.if_modified_since);
+  const auto since = http::parseHttpDate(request.if_modified_since);
   return since && *since >= representation.mtime.tv_sec;
 }
 
@@ -47,7 +48,7 @@ bool ifRangeAllows(const CachedFile& representation, std::string_view if_range) 
   if (if_range.front() == '"' || if_range.substr(0, 2) == "W/") {
     return etagMatchesStrongly(if_range, representation.etag);
   }
-  const auto date = parseHttpDate(if_range);
+  const auto date = http::parseHttpDate(if_range);
   return date && *date == representation.mtime.tv_sec;
 }
 
@@ -59,8 +60,8 @@ void startHead(std::string& out, int status, const StaticRequest& request) {
   out.reserve(384);
   out.append(request.version_minor >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ");
   fmt::format_to(std::back_inserter(out), "{} {}\r\n", status, http1::reasonPhrase(status));
-  appendHeader(out, "Date", http1::httpDate());
-  appendHeader(out, "Server", "hyperion");
+  appendHeader(out, "Date", http::currentHttpDate());
+  appendHeader(out, "Server", http::kServerName);
 }
 
 void finishHead(std::string& out, const StaticRequest& request) {

@@ -60,7 +60,4 @@ inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 bool isValidHeaderName(std::string_view name);
 bool isValidHeaderValue(std::string_view value);
 
-// "Tue, 25 Nov 2026 13:54:04 GMT", recomputed at most once a second per thread.
-std::string_view httpDate();
-
 }  // namespace hyperion::http1

@@ -4,7 +4,7 @@
 
 #include <regex>
 
-#include "hyperion/static/http_date.hpp"
+#include "hyperion/http/http_date.hpp"
 #include "hyperion/static/negotiation.hpp"
 
 using namespace hyperion::static_files;
@@ -22,7 +22,7 @@ std::shared_ptr<CachedFile> makeFile(std::string body, bool immutable = false, s
   file->mtime = {kMtime, 0};
   file->inode = 42;
   file->etag = "\"etag-" + std::to_string(file->size) + etag_suffix + "\"";
-  file->last_modified = formatHttpDate(kMtime);
+  file->last_modified = hyperion::http::formatHttpDate(kMtime);
   file->content_type = "text/javascript; charset=utf-8";
   file->immutable = immutable;
   return file;
@@ -66,32 +66,6 @@ std::size_t count(const std::string& haystack, const std::string& needle) {
 }
 
 }  // namespace
-
-// ---- HTTP-date ---------------------------------------------------------------
-
-TEST(StaticHttpDate, FormatsImfFixdate) {
-  EXPECT_EQ(formatHttpDate(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-  EXPECT_EQ(formatHttpDate(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
-  EXPECT_EQ(formatHttpDate(kMtime), "Tue, 14 Nov 2023 22:13:20 GMT");
-}
-
-TEST(StaticHttpDate, ParsesAllThreeFormats) {
-  EXPECT_EQ(parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
-  EXPECT_EQ(parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
-  EXPECT_EQ(parseHttpDate("Sun Nov  6 08:49:37 1994"), 784111777);
-  EXPECT_EQ(parseHttpDate("Thu, 29 Feb 2024 12:00:00 GMT"), 1709208000);
-  EXPECT_EQ(parseHttpDate(formatHttpDate(kMtime)), kMtime);
-}
-
-TEST(StaticHttpDate, RejectsInvalidDates) {
-  for (std::string_view text :
-       {"", "yesterday", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
-        "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Jan 1994 08:49:37 GMT", "Thu, 29 Feb 2023 12:00:00 GMT",
-        "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:60:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT junk",
-        "Xyz, 06 Nov 1994 08:49:37 GMT", "1700000000"}) {
-    EXPECT_FALSE(parseHttpDate(text)) << text;
-  }
-}
 
 // ---- negotiation -------------------------------------------------------------
 

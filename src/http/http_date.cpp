@@ -1,10 +1,10 @@
-#include "hyperion/static/http_date.hpp"
+#include "hyperion/http/http_date.hpp"
 
 #include <array>
 #include <cstdint>
 #include <cstdio>
 
-namespace hyperion::static_files {
+namespace hyperion::http {
 namespace {
 
 constexpr std::array<std::string_view, 7> kDayNames = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -131,6 +131,17 @@ std::string formatHttpDate(std::time_t seconds) {
   return std::string(buffer, length > 0 ? static_cast<std::size_t>(length) : 0);
 }
 
+std::string_view currentHttpDate() {
+  thread_local std::time_t cached_second = -1;
+  thread_local std::string formatted;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached_second) {
+    formatted = formatHttpDate(now);
+    cached_second = now;
+  }
+  return formatted;
+}
+
 std::optional<std::time_t> parseHttpDate(std::string_view text) {
   Fields f;
   if (!parseImfFixdate(text, f) && !parseRfc850(text, f) && !parseAsctime(text, f)) return std::nullopt;
@@ -142,4 +153,4 @@ std::optional<std::time_t> parseHttpDate(std::string_view text) {
   return static_cast<std::time_t>(days * 86400 + f.hour * 3600 + f.minute * 60 + f.second);
 }
 
-}  // namespace hyperion::static_files
+}  // namespace hyperion::http
