@@ -11,7 +11,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 
 namespace hyperion::net {
 namespace {
@@ -81,6 +83,57 @@ Result<UniqueFd> bindUnix(const BindAddress& address) {
   return fd;
 }
 
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::string> percentDecode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size() || hexValue(text[i + 1]) < 0 || hexValue(text[i + 2]) < 0)
+      return Error{"bad %-escape in \"" + std::string(text) + "\""};
+    out += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
+    i += 2;
+  }
+  return out;
+}
+
+// Puma's ssl:// query: cert, key, ca, verify_mode (none|peer|force_peer),
+// ssl_cipher_filter (its name for the cipher list).
+std::optional<std::string> parseTlsQuery(std::string_view query, TlsOptions& options) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    auto value = percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!value) return value.error();
+    if (name == "cert") options.cert = value.value();
+    else if (name == "key") options.key = value.value();
+    else if (name == "ca") options.ca = value.value();
+    else if (name == "ssl_cipher_filter") options.ciphers = value.value();
+    else if (name == "verify_mode") {
+      if (value.value() == "none") options.verify = TlsOptions::Verify::None;
+      else if (value.value() == "peer") options.verify = TlsOptions::Verify::Peer;
+      else if (value.value() == "force_peer") options.verify = TlsOptions::Verify::ForcePeer;
+      else return "verify_mode must be none, peer or force_peer, not " + value.value();
+    } else {
+      return "unknown parameter " + std::string(name) + " (cert, key, ca, verify_mode, ssl_cipher_filter)";
+    }
+  }
+  if (options.cert.empty() || options.key.empty()) return std::string("needs cert=PATH and key=PATH");
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<BindAddress> parseBindUri(const std::string& uri) {
@@ -94,9 +147,21 @@ Result<BindAddress> parseBindUri(const std::string& uri) {
   std::string rest = uri;
   if (rest.rfind("tcp://", 0) == 0) rest = rest.substr(6);
   else if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
-  else if (rest.find("://") != std::string::npos) return Error{"bind " + uri + ": only tcp:// and unix:// are supported"};
+  else if (rest.rfind("ssl://", 0) == 0 || rest.rfind("https://", 0) == 0) {
+    address.tls = true;
+    rest = rest.substr(rest.find("://") + 3);
+  } else if (rest.find("://") != std::string::npos) {
+    return Error{"bind " + uri + ": only tcp://, ssl:// and unix:// are supported"};
+  }
+  std::string query;
+  if (auto mark = rest.find('?'); mark != std::string::npos) {
+    query = rest.substr(mark + 1);
+    rest = rest.substr(0, mark);
+  }
   if (auto slash = rest.find('/'); slash != std::string::npos) rest = rest.substr(0, slash);
-  if (auto query = rest.find('?'); query != std::string::npos) rest = rest.substr(0, query);
+  if (address.tls) {
+    if (auto problem = parseTlsQuery(query, address.tls_options)) return Error{"bind " + uri + ": " + *problem};
+  }
   std::size_t colon;
   if (!rest.empty() && rest[0] == '[') {
     auto close = rest.find(']');
@@ -122,7 +187,7 @@ Result<BindAddress> parseBindUri(const std::string& uri) {
 std::string Listener::url() const {
   if (address.kind == BindAddress::Kind::Unix) return "unix://" + address.path;
   bool v6 = address.host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+  return (address.tls ? "https://" : "http://") + (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
 }
 
 Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris, int slots) {
@@ -131,6 +196,12 @@ Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris
     auto parsed = parseBindUri(uri);
     if (!parsed) return Error{parsed.error()};
     BindAddress address = parsed.value();
+    std::shared_ptr<TlsContext> tls;
+    if (address.tls) {
+      auto made = TlsContext::create(address.tls_options);
+      if (!made) return Error{made.error()};
+      tls = std::move(made.value());
+    }
     if (address.kind == BindAddress::Kind::Unix) {
       auto fd = bindUnix(address);
       if (!fd) return Error{fd.error()};
@@ -149,7 +220,7 @@ Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris
       // The first bind resolves an ephemeral port; the others join that port.
       auto fd = bindTcp(address, copies > 1);
       if (!fd) return Error{fd.error()};
-      listeners.push_back(Listener{std::move(fd.value()), address, copies > 1 ? slot : -1});
+      listeners.push_back(Listener{std::move(fd.value()), address, copies > 1 ? slot : -1, tls});
     }
   }
   return listeners;

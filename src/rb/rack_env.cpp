@@ -87,7 +87,7 @@ void setServerNameAndPort(ThreadState& ts, VALUE env) {
   if (!port.empty()) {
     rb_hash_aset(env, k.server_port, internedValue(port));
   } else if (host || ts.exchange->peer().local_port == 0) {
-    rb_hash_aset(env, k.server_port, k.port_80);
+    rb_hash_aset(env, k.server_port, ts.exchange->peer().secure ? k.port_443 : k.port_80);
   } else {
     char digits[8];
     const int length = snprintf(digits, sizeof digits, "%u", static_cast<unsigned>(ts.exchange->peer().local_port));
@@ -161,6 +161,10 @@ void initEnvKeys(RubyRuntime& rt) {
   k.method_patch = frozen("PATCH");
   k.method_options = frozen("OPTIONS");
   k.port_80 = frozen("80");
+  k.port_443 = frozen("443");
+  k.https = frozen("HTTPS");
+  k.https_on = frozen("on");
+  k.scheme_https = frozen("https");
 
   // The constant part of every env; each request starts from a copy.
   rt.env_template = rb_hash_new();
@@ -202,6 +206,13 @@ VALUE buildEnv(ThreadState& ts) {
   rb_hash_aset(env, k.http_version, protocol);
   rb_hash_aset(env, k.remote_addr, internedValue(ts.exchange->peer().remote_addr));
   setServerNameAndPort(ts, env);
+  const bool secure = ts.exchange->peer().secure;
+  if (secure) {
+    rb_hash_aset(env, k.rack_url_scheme, k.scheme_https);
+    rb_hash_aset(env, k.https, k.https_on);
+    // The socket speaks ciphertext: handing it to the app would be useless.
+    rb_hash_aset(env, k.rack_hijack_p, Qfalse);
+  }
 
   const bool chunked_body = request.header("transfer-encoding") != nullptr;
   for (const http1::Header& header : request.headers) {
@@ -231,9 +242,11 @@ VALUE buildEnv(ThreadState& ts) {
   rb_hash_aset(env, k.rack_input, buildRackInput(ts));
   // One rack.hijack per Ruby thread, made on its first request (see
   // hijackCall for why a shared one cannot act for another request).
-  if (NIL_P(ts.hijack_object)) ts.hijack_object = newHijackObject(ts);
-  ts.hijack_open = true;
-  rb_hash_aset(env, k.rack_hijack, ts.hijack_object);
+  if (!secure) {
+    if (NIL_P(ts.hijack_object)) ts.hijack_object = newHijackObject(ts);
+    ts.hijack_open = true;
+    rb_hash_aset(env, k.rack_hijack, ts.hijack_object);
+  }
   // Per-thread Arrays, emptied after every request (see ThreadState).
   if (NIL_P(ts.response_finished)) ts.response_finished = rb_ary_new();
   if (NIL_P(ts.after_reply)) ts.after_reply = rb_ary_new();

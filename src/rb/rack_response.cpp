@@ -44,8 +44,10 @@ int collectHeader(VALUE name, VALUE value, VALUE arg) {
   auto& ts = *reinterpret_cast<ThreadState*>(arg);
   name = rb_obj_as_string(name);
   if (isRackHijackHeader(name)) {
-    // Partial hijack (Rack 2.2 and 3): the head is written, then this gets the socket.
-    ts.response_hijack = value;
+    // Partial hijack (Rack 2.2 and 3): the head is written, then this gets
+    // the socket. Not over TLS (the socket speaks ciphertext; env said
+    // rack.hijack? false): the header is dropped and the body served.
+    if (!ts.exchange->peer().secure) ts.response_hijack = value;
     return ST_CONTINUE;
   }
   if (RB_TYPE_P(value, T_ARRAY)) {

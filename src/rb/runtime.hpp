@@ -30,7 +30,7 @@ struct EnvKeys {
       hijack_buffered;
   VALUE http_1_1, http_1_0, empty, empty_binary, localhost;
   VALUE method_get, method_post, method_head, method_put, method_delete, method_patch, method_options;
-  VALUE port_80;
+  VALUE port_80, port_443, https, https_on, scheme_https;
 };
 
 // Everything Ruby-side a worker keeps for its whole life. GC rule (see

@@ -88,6 +88,8 @@ void HttpServer::onReceived(Connection& conn, const char* data, std::size_t n) {
 }
 
 void HttpServer::afterRead(Connection& conn) {
+  // A TLS handshake answers from inside a read; send what the socket did not take.
+  if (conn.transport->hasPendingOutput()) flush(conn);
   if (!conn.in_flight) processInput(conn);
   if (conn.peer_closed && !conn.in_flight && conn.output.empty()) {
     // EOF with nothing left to answer (a half-sent request is simply dropped).

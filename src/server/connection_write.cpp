@@ -90,7 +90,18 @@ bool HttpServer::sendFileChunk(Connection& conn) {
   return true;
 }
 
+// Output the transport holds (TLS ciphertext the socket has not taken yet,
+// handshake messages) goes before anything else. False: wait for writable.
+bool HttpServer::flushTransport(Connection& conn) {
+  if (conn.broken || !conn.transport->hasPendingOutput()) return true;
+  if (conn.transport->flushPending() == 0) return true;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) awaitWritable(conn);
+  else markBroken(conn);
+  return false;
+}
+
 void HttpServer::flush(Connection& conn) {
+  if (!flushTransport(conn)) return;
   while (!conn.output.empty() && !conn.broken) {
     if (conn.output.front().isFile()) {
       if (!sendFileChunk(conn)) return;
@@ -132,6 +143,7 @@ void HttpServer::flush(Connection& conn) {
       }
     }
   }
+  if (!flushTransport(conn)) return;
   if (conn.output.empty() && !conn.in_flight && (conn.close_after_flush || conn.peer_closed)) closeWhenDone(conn);
 }
 
@@ -163,7 +175,7 @@ void HttpServer::closeWhenDone(Connection& conn) {
     doomed_.push_back(conn.id);
     return;
   }
-  if (!conn.output.empty()) return;  // flush() calls back when drained
+  if (!conn.output.empty() || conn.transport->hasPendingOutput()) return;  // flush() calls back when drained
   if (conn.linger_on_close && !conn.peer_closed) {
     if (!conn.lingering) {
       conn.transport->shutdownWrite();

@@ -247,10 +247,20 @@ Connection* HttpServer::adoptConnection(int fd, const sockaddr_storage& addr, co
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  PeerInfo peer{peerAddress(addr), listener.address.port, unix_socket};
+  PeerInfo peer{peerAddress(addr), listener.address.port, unix_socket, listener.tls != nullptr};
+  std::unique_ptr<net::Transport> transport;
+  if (listener.tls) {
+    try {
+      transport = std::make_unique<net::TlsTransport>(fd, *listener.tls, peer.remote_addr);
+    } catch (const std::bad_alloc&) {
+      spdlog::error("no memory for a TLS connection from {}", peer.remote_addr);
+      ::close(fd);
+      return nullptr;
+    }
+  } else if (transport_factory_) transport = transport_factory_(fd);
   const std::uint64_t id = next_id_++;
-  auto owned = std::make_unique<Connection>(id, net::UniqueFd(fd), transport_factory_ ? transport_factory_(fd) : nullptr,
-                                            std::move(peer), settings_.limits, settings_.tmp_dir);
+  auto owned = std::make_unique<Connection>(id, net::UniqueFd(fd), std::move(transport), std::move(peer),
+                                            settings_.limits, settings_.tmp_dir);
   Connection& conn = *owned;
   conn.idle_since = conn.last_read = conn.last_write = now_;
   if (uring_) {  // the caller arms the recv

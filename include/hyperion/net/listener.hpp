@@ -5,9 +5,11 @@
 // capacity-aware accept); with --reuse-port a TCP bind gets one SO_REUSEPORT
 // socket per worker slot and the kernel picks the worker by hash. Unix sockets
 // cannot use SO_REUSEPORT and are always shared.
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "hyperion/net/tls.hpp"
 #include "hyperion/net/unique_fd.hpp"
 #include "hyperion/util/result.hpp"
 
@@ -19,6 +21,8 @@ struct BindAddress {
   std::string host;  // Tcp
   int port = 0;      // Tcp; 0 = ephemeral
   std::string path;  // Unix
+  bool tls = false;  // ssl://
+  TlsOptions tls_options;
 };
 
 Result<BindAddress> parseBindUri(const std::string& uri);
@@ -27,6 +31,7 @@ struct Listener {
   UniqueFd fd;
   BindAddress address;  // port resolved after bind
   int slot = -1;        // worker slot that owns it; -1 = shared by every worker
+  std::shared_ptr<TlsContext> tls;  // ssl:// binds: made before fork, shared by every copy
   std::string url() const;  // http://127.0.0.1:9292 or unix:///path
 };
 

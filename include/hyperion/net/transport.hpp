@@ -34,6 +34,11 @@ class Transport {
   // edge-triggered loop may wait for the next edge instead of reading until
   // EAGAIN. True for a plain socket; not for one that returns a record at a time.
   virtual bool shortReadMeansDrained() const = 0;
+  // Bytes a write (or a handshake) produced that the socket has not taken
+  // yet: the loop keeps the connection open and waits for it to be writable.
+  virtual bool hasPendingOutput() const { return false; }
+  // Sends them: 0 when all are out, -1 with errno (EAGAIN when it would block).
+  virtual ssize_t flushPending() { return 0; }
 };
 
 class SocketTransport final : public Transport {

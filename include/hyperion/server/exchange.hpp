@@ -21,6 +21,7 @@ struct PeerInfo {
   std::string remote_addr;  // REMOTE_ADDR
   int local_port = 0;       // SERVER_PORT when there is no Host header
   bool unix_socket = false;
+  bool secure = false;      // came over TLS: rack.url_scheme https, no hijack
 };
 
 class Exchange : public std::enable_shared_from_this<Exchange> {

@@ -108,6 +108,7 @@ class HttpServer {
   void queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner);
   void queueChunk(Connection& conn, OutputChunk chunk);
   void flush(Connection& conn);
+  bool flushTransport(Connection& conn);  // the transport's own pending output; false: wait
   bool sendFileChunk(Connection& conn);  // false: stop flushing for now
   bool readFilePiece(Connection& conn);  // sendFileChunk for a transport that cannot send files
   void markBroken(Connection& conn);

@@ -1,0 +1,99 @@
+// The server's TLS configuration: certificate, key, protocol floor, ciphers,
+// ALPN and client-certificate verification. Made once in the master.
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "hyperion/net/tls.hpp"
+
+namespace hyperion::net {
+namespace {
+
+// Mozilla's "intermediate" TLS 1.2 suites: forward secrecy and AEAD only.
+constexpr const char* kDefaultCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+
+// The newest error on this thread's OpenSSL queue, as text; clears the queue.
+std::string opensslError() {
+  const unsigned long code = ERR_peek_last_error();
+  const char* reason = code ? ERR_reason_error_string(code) : nullptr;
+  ERR_clear_error();
+  return reason ? reason : "unknown error";
+}
+
+std::string readable(const std::string& what, const std::string& path) {
+  if (path.empty()) return what + " not given";
+  if (::access(path.c_str(), R_OK) != 0) return what + " " + path + ": " + std::strerror(errno);
+  return {};
+}
+
+// HTTP/1.1 is the only protocol offered until the h2 session exists. A
+// client that offers ALPN without it gets no ALPN answer (and then speaks
+// HTTP/1.1 or gives up), as most servers do.
+int selectAlpn(SSL*, const unsigned char** out, unsigned char* out_length, const unsigned char* in,
+               unsigned int in_length, void*) {
+  static constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+  for (unsigned int at = 0; at < in_length;) {
+    const unsigned int length = in[at];
+    if (at + 1 + length > in_length) break;
+    if (length == sizeof kHttp11 && std::memcmp(in + at + 1, kHttp11, sizeof kHttp11) == 0) {
+      *out = in + at + 1;
+      *out_length = static_cast<unsigned char>(length);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    at += 1 + length;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options) {
+  if (auto problem = readable("TLS certificate", options.cert); !problem.empty()) return Error{problem};
+  if (auto problem = readable("TLS key", options.key); !problem.empty()) return Error{problem};
+  if (options.verify != TlsOptions::Verify::None) {
+    if (auto problem = readable("TLS client CA (ca=)", options.ca); !problem.empty()) return Error{problem};
+  }
+  SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
+  if (!raw) return Error{"TLS: cannot create a context: " + opensslError()};
+  std::shared_ptr<TlsContext> context(new TlsContext(raw));
+
+  SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
+  SSL_CTX_set_options(raw, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  // OpenSSL frees per-connection read/write buffers while idle: a keep-alive
+  // connection waiting for its next request costs far less memory.
+  SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS);
+  const std::string ciphers = options.ciphers.empty() ? kDefaultCiphers : options.ciphers;
+  if (SSL_CTX_set_cipher_list(raw, ciphers.c_str()) != 1)
+    return Error{"TLS ciphers \"" + ciphers + "\": " + opensslError()};
+  if (SSL_CTX_use_certificate_chain_file(raw, options.cert.c_str()) != 1)
+    return Error{"TLS certificate " + options.cert + ": " + opensslError()};
+  if (SSL_CTX_use_PrivateKey_file(raw, options.key.c_str(), SSL_FILETYPE_PEM) != 1)
+    return Error{"TLS key " + options.key + ": " + opensslError()};
+  if (SSL_CTX_check_private_key(raw) != 1)
+    return Error{"TLS key " + options.key + " does not match the certificate " + options.cert};
+  SSL_CTX_set_alpn_select_cb(raw, selectAlpn, nullptr);
+  // Sessions resume only with the context that made them.
+  static constexpr unsigned char kSessionContext[] = "hyperion";
+  SSL_CTX_set_session_id_context(raw, kSessionContext, sizeof kSessionContext - 1);
+
+  if (options.verify != TlsOptions::Verify::None) {
+    if (SSL_CTX_load_verify_locations(raw, options.ca.c_str(), nullptr) != 1)
+      return Error{"TLS client CA " + options.ca + ": " + opensslError()};
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.ca.c_str())) SSL_CTX_set_client_CA_list(raw, names);
+    int mode = SSL_VERIFY_PEER;
+    if (options.verify == TlsOptions::Verify::ForcePeer) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(raw, mode, nullptr);
+  }
+  ERR_clear_error();
+  return context;
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+}  // namespace hyperion::net
