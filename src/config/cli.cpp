@@ -52,6 +52,51 @@ Apply intoDuration(std::chrono::milliseconds Limits::*field) {
   };
 }
 
+Apply intoString(std::string Settings::Tls::*field) {
+  return [=](Settings& s, const std::string& v) -> std::optional<std::string> {
+    if (v.empty()) return "expects a value";
+    s.tls.*field = v;
+    return std::nullopt;
+  };
+}
+
+// For the ssl:// query: everything but unreserved characters and '/' escaped.
+std::string percentEncode(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// Adds the --tls-* values an ssl:// bind does not set itself.
+std::string withTlsDefaults(std::string uri, const Settings::Tls& tls) {
+  if (uri.rfind("ssl://", 0) != 0 && uri.rfind("https://", 0) != 0) return uri;
+  const auto mark = uri.find('?');
+  const std::string query = mark == std::string::npos ? "" : uri.substr(mark + 1);
+  auto names = [&](const std::string& name) {
+    const std::string pair = "&" + query;
+    return pair.find("&" + name + "=") != std::string::npos;
+  };
+  std::string extra;
+  for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"cert", tls.cert},
+                                    {"key", tls.key},
+                                    {"ca", tls.ca},
+                                    {"verify_mode", tls.verify_mode},
+                                    {"ssl_cipher_filter", tls.ciphers}}) {
+    if (!value.empty() && !names(name)) extra += std::string(extra.empty() && query.empty() ? "" : "&") + name + "=" + percentEncode(value);
+  }
+  if (extra.empty()) return uri;
+  return uri + (mark == std::string::npos ? "?" : "") + extra;
+}
+
 const std::map<std::string, OptionSpec>& longOptions() {
   static const std::map<std::string, OptionSpec> options = {
       {"workers", {"workers", true, intoInt(&Settings::workers, 0, 1024)}},
@@ -131,6 +176,15 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.no_preload_static = true;
          return std::nullopt;
        }}},
+      {"tls-cert", {"tls_cert", true, intoString(&Settings::Tls::cert)}},
+      {"tls-key", {"tls_key", true, intoString(&Settings::Tls::key)}},
+      {"tls-ca", {"tls_ca", true, intoString(&Settings::Tls::ca)}},
+      {"tls-verify-mode", {"tls_verify_mode", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v != "none" && v != "peer" && v != "force_peer") return "expects none, peer or force_peer";
+         s.tls.verify_mode = v;
+         return std::nullopt;
+       }}},
+      {"tls-ciphers", {"tls_ciphers", true, intoString(&Settings::Tls::ciphers)}},
       {"io-uring", {"io_uring", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          if (v == "auto") s.io_uring = IoUringMode::Auto;
          else if (v == "on" || v == "true") s.io_uring = IoUringMode::On;
@@ -221,8 +275,13 @@ std::string resolveEnvironment(const Settings& settings, const char* (*getenv)(c
 }
 
 std::vector<std::string> effectiveBinds(const Settings& settings) {
-  if (!settings.binds.empty()) return settings.binds;
-  return {"tcp://" + settings.host + ":" + std::to_string(settings.port)};
+  std::vector<std::string> binds = settings.binds;
+  if (binds.empty()) {
+    const bool tls = !settings.tls.cert.empty() || !settings.tls.key.empty();
+    binds.push_back((tls ? "ssl://" : "tcp://") + settings.host + ":" + std::to_string(settings.port));
+  }
+  for (auto& uri : binds) uri = withTlsDefaults(uri, settings.tls);
+  return binds;
 }
 
 std::variant<CliRequest, CliError> parseCommandLine(int argc, const char* const* argv) {
@@ -306,12 +365,21 @@ Processes
   -e, --environment ENV      sets RACK_ENV (default: $APP_ENV, $RACK_ENV, $RAILS_ENV, development)
 
 Listening
-  -b, --bind URI             tcp://HOST:PORT or unix:///PATH; repeatable
+  -b, --bind URI             tcp://HOST:PORT, ssl://HOST:PORT?cert=PATH&key=PATH
+                             or unix:///PATH; repeatable
   -p, --port PORT            port when no --bind is given (default 9292)
       --host HOST            host when no --bind is given (default 127.0.0.1)
       --reuse-port           one SO_REUSEPORT socket per worker instead of one
                              shared socket (the kernel spreads connections by
                              hash, even to a worker whose threads are all busy)
+
+TLS (see docs/TLS.md)
+      --tls-cert PATH        PEM certificate chain: the default bind becomes
+                             ssl://HOST:PORT; ssl:// binds without cert= use it
+      --tls-key PATH         its PEM private key
+      --tls-ca PATH          CA bundle for client certificates
+      --tls-verify-mode M    none, peer or force_peer (client certificates)
+      --tls-ciphers LIST     TLS 1.2 cipher list (default: Mozilla intermediate)
 
 HTTP limits (each answered without reaching Ruby)
       --max-header-bytes N   header block size, else 431 (default 64k)

@@ -130,7 +130,7 @@ std::optional<std::string> parseTlsQuery(std::string_view query, TlsOptions& opt
       return "unknown parameter " + std::string(name) + " (cert, key, ca, verify_mode, ssl_cipher_filter)";
     }
   }
-  if (options.cert.empty() || options.key.empty()) return std::string("needs cert=PATH and key=PATH");
+  if (options.cert.empty() || options.key.empty()) return std::string("needs cert=PATH and key=PATH (or --tls-cert and --tls-key)");
   return std::nullopt;
 }
 

@@ -2,6 +2,7 @@
 // ALPN and client-certificate verification. Made once in the master.
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -73,8 +74,14 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options
     return Error{"TLS ciphers \"" + ciphers + "\": " + opensslError()};
   if (SSL_CTX_use_certificate_chain_file(raw, options.cert.c_str()) != 1)
     return Error{"TLS certificate " + options.cert + ": " + opensslError()};
-  if (SSL_CTX_use_PrivateKey_file(raw, options.key.c_str(), SSL_FILETYPE_PEM) != 1)
+  if (SSL_CTX_use_PrivateKey_file(raw, options.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    // OpenSSL compares the key with the certificate here already.
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      return Error{"TLS key " + options.key + " does not match the certificate " + options.cert};
+    }
     return Error{"TLS key " + options.key + ": " + opensslError()};
+  }
   if (SSL_CTX_check_private_key(raw) != 1)
     return Error{"TLS key " + options.key + " does not match the certificate " + options.cert};
   SSL_CTX_set_alpn_select_cb(raw, selectAlpn, nullptr);

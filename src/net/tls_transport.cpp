@@ -159,11 +159,16 @@ ssize_t TlsTransport::sendFile(int, off_t*, std::size_t) {
   return -1;
 }
 
+void TlsTransport::closeNotify() {
+  if (failed_ || said_goodbye_ || !SSL_is_init_finished(ssl_)) return;
+  said_goodbye_ = true;
+  SSL_shutdown(ssl_);  // queues close_notify
+  ERR_clear_error();   // a stale error would misclassify the next connection's SSL_get_error
+  sendCiphertext();    // a full socket loses it: the FIN still ends the stream
+}
+
 void TlsTransport::shutdownWrite() {
-  if (!failed_ && SSL_is_init_finished(ssl_)) {
-    SSL_shutdown(ssl_);  // queues close_notify
-    sendCiphertext();
-  }
+  closeNotify();
   ::shutdown(fd_, SHUT_WR);
 }
 

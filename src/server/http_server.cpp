@@ -150,6 +150,8 @@ void HttpServer::endIteration() {
     // io_uring: cancel what is armed (it holds the socket open) before the fd
     // closes. epoll forgets a closed fd by itself.
     if (uring_) unwatch(*it->second);
+    Connection& conn = *it->second;
+    if (conn.fd.valid() && !conn.broken) conn.transport->closeNotify();  // not after a hijack took the fd
     connections_.erase(it);
   }
   doomed_.clear();

@@ -10,6 +10,7 @@ module Hyperion
       page_cache_recheck page_cache_max_bytes page_cache_max_file io_uring
       max_header_bytes max_uri_bytes max_body_bytes body_memory_bytes
       header_timeout body_timeout keepalive_timeout write_timeout
+      tls_cert tls_key tls_ca tls_verify_mode tls_ciphers
     ].freeze
     HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
 
@@ -78,6 +79,13 @@ module Hyperion
         LoggingDSL.new(@config).instance_eval(&block)
       end
 
+      # `tls do cert '/etc/ssl/app.pem'; key '/etc/ssl/app.key'; end`: the
+      # default bind becomes ssl://, and ssl:// binds without cert= use these.
+      def tls(&block)
+        ::Kernel.raise ConfigError, "#{where}: tls needs a block" unless block
+        TlsDSL.new(@config).instance_eval(&block)
+      end
+
       HOOKS.each do |hook|
         define_method(hook) do |&block|
           ::Kernel.raise ConfigError, "#{where}: #{hook} needs a block" unless block
@@ -97,6 +105,26 @@ module Hyperion
         loc = ::Kernel.caller_locations.find { |l| l.path == @config.path }
         loc ? "#{loc.path}:#{loc.lineno}" : @config.path.to_s
       end
+    end
+
+    # `tls do cert PATH; key PATH; ca PATH; verify_mode :force_peer; ciphers '...'; end`
+    class TlsDSL
+      def initialize(config)
+        @config = config
+      end
+
+      def cert(path) = @config.settings['tls_cert'] = path.to_s
+      def key(path) = @config.settings['tls_key'] = path.to_s
+      def ca(path) = @config.settings['tls_ca'] = path.to_s
+      def verify_mode(mode) = @config.settings['tls_verify_mode'] = mode.to_s
+      def ciphers(list) = @config.settings['tls_ciphers'] = list.to_s
+
+      def method_missing(name, *_args)
+        loc = ::Kernel.caller_locations.find { |l| l.path == @config.path }
+        ::Kernel.raise ConfigError, "#{loc ? "#{loc.path}:#{loc.lineno}" : @config.path}: unknown tls key '#{name}'"
+      end
+
+      def respond_to_missing?(*) = false
     end
 
     # `logging do level :debug; format :json; requests false; end`

@@ -61,6 +61,11 @@ struct Settings {
   bool no_preload_static = false;          // no Rails public/ auto-detect
   PageCacheSettings page_cache;
   IoUringMode io_uring = IoUringMode::Auto;
+  // --tls-cert/--tls-key (config `tls do ... end`): the default bind becomes
+  // ssl://host:port, and an ssl:// bind without its own cert=/key=/... takes these.
+  struct Tls {
+    std::string cert, key, ca, verify_mode, ciphers;
+  } tls;
 };
 
 // The environment the app runs in, as Puma picks it: -e (or the config
@@ -68,7 +73,9 @@ struct Settings {
 // development. getenv is a parameter so tests need not touch the process.
 std::string resolveEnvironment(const Settings& settings, const char* (*getenv)(const char*));
 
-// The bind list the server really uses: binds if given, else tcp://host:port.
+// The bind list the server really uses: binds if given, else tcp://host:port
+// (ssl://host:port?cert=...&key=... with --tls-cert); ssl:// binds get the
+// --tls-* values for the query parameters they do not name themselves.
 std::vector<std::string> effectiveBinds(const Settings& settings);
 
 }  // namespace hyperion::config

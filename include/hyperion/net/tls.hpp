@@ -56,6 +56,7 @@ class TlsTransport final : public Transport {
   bool canSendFile() const override { return false; }  // kTLS is not used (yet)
   ssize_t sendFile(int file_fd, off_t* offset, std::size_t count) override;
   void shutdownWrite() override;  // close_notify, then FIN
+  void closeNotify() override;    // once, and only after a finished handshake
   bool shortReadMeansDrained() const override { return false; }  // records buffer inside OpenSSL
   bool hasPendingOutput() const override { return pending_offset_ < pending_.size(); }
   ssize_t flushPending() override;
@@ -77,6 +78,7 @@ class TlsTransport final : public Transport {
   std::string pending_;  // ciphertext not yet accepted by the socket: [pending_offset_, size)
   std::size_t pending_offset_ = 0;
   bool failed_ = false;
+  bool said_goodbye_ = false;
 };
 
 }  // namespace hyperion::net

@@ -39,6 +39,9 @@ class Transport {
   virtual bool hasPendingOutput() const { return false; }
   // Sends them: 0 when all are out, -1 with errno (EAGAIN when it would block).
   virtual ssize_t flushPending() { return 0; }
+  // The orderly end the protocol needs before the fd closes (TLS: close_notify,
+  // without which OpenSSL 3 clients report "unexpected eof"); best effort.
+  virtual void closeNotify() {}
 };
 
 class SocketTransport final : public Transport {

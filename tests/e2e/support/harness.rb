@@ -63,13 +63,14 @@ module E2E
       @dir = Dir.mktmpdir('hyperion-e2e')
       @log_path = File.join(@dir, 'server.log')
       @workers = workers
-      bind ||= 'tcp://127.0.0.1:0'
+      # bind: false passes no -b (the flags or the config file choose the listener).
+      bind_args = bind == false ? [] : ['-b', bind || 'tcp://127.0.0.1:0']
       # ctest runs every file twice: with the default I/O backend (io_uring
       # where the kernel allows) and with E2E_IO_URING=off (epoll).
       io = ENV['E2E_IO_URING']
       args = [*args, '--io-uring', io] if io && !args.include?('--io-uring')
       rackup = E2E.gc_wrapped(rackup, @dir) if rackup
-      cmd = [*wrapper, BIN, '-w', workers.to_s, '-t', threads.to_s, '-b', bind, *args, rackup].compact
+      cmd = [*wrapper, BIN, '-w', workers.to_s, '-t', threads.to_s, *bind_args, *args, rackup].compact
       spawn_env = { 'ASAN_OPTIONS' => 'detect_leaks=0:abort_on_error=0', 'UBSAN_OPTIONS' => 'print_stacktrace=1' }
       @pid = Process.spawn(spawn_env.merge(env), *cmd, out: @log_path, err: [:child, :out], chdir: chdir || ROOT,
                                                         pgroup: true)
@@ -81,7 +82,7 @@ module E2E
       deadline = Time.now + timeout
       loop do
         text = log
-        @port ||= text[%r{Listening on http://127\.0\.0\.1:(\d+)}, 1]&.to_i
+        @port ||= text[%r{Listening on https?://127\.0\.0\.1:(\d+)}, 1]&.to_i
         break if @port && text.scan(/worker \d+ ready/).size >= ready_lines
         raise "hyperion exited early:\n#{text}" if exited?
         raise "hyperion not ready after #{timeout}s:\n#{text}" if Time.now > deadline

@@ -1,4 +1,5 @@
 #include "hyperion/config/cli.hpp"
+#include "hyperion/net/listener.hpp"
 
 #include <gtest/gtest.h>
 
@@ -461,4 +462,35 @@ TEST(Cli, IoUringModes) {
   EXPECT_EQ(ok({"--io-uring", "on"}).settings.io_uring, IoUringMode::On);
   EXPECT_EQ(ok({"--io-uring=off"}).settings.io_uring, IoUringMode::Off);
   EXPECT_NE(fails({"--io-uring", "sometimes"}).find("expects auto, on or off"), std::string::npos);
+}
+
+TEST(EffectiveBinds, TlsCertMakesTheDefaultBindTls) {
+  Settings s = ok({"--tls-cert", "/etc/ssl/a b.pem", "--tls-key", "/etc/ssl/a.key", "-p", "8443"}).settings;
+  EXPECT_EQ(effectiveBinds(s), std::vector<std::string>{"ssl://127.0.0.1:8443?cert=/etc/ssl/a%20b.pem&key=/etc/ssl/a.key"});
+  auto parsed = hyperion::net::parseBindUri(effectiveBinds(s).front());
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  EXPECT_EQ(parsed->tls_options.cert, "/etc/ssl/a b.pem");
+}
+
+TEST(EffectiveBinds, SslBindsTakeTheTlsValuesTheyDoNotName) {
+  Settings s = ok({"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-verify-mode", "peer", "--tls-ca", "ca.pem",
+                   "-b", "ssl://0.0.0.0:443", "-b", "ssl://0.0.0.0:8443?cert=other.pem&key=other.key", "-b",
+                   "tcp://0.0.0.0:80"})
+                   .settings;
+  EXPECT_EQ(effectiveBinds(s),
+            (std::vector<std::string>{"ssl://0.0.0.0:443?cert=c.pem&key=k.pem&ca=ca.pem&verify_mode=peer",
+                                      "ssl://0.0.0.0:8443?cert=other.pem&key=other.key&ca=ca.pem&verify_mode=peer",
+                                      "tcp://0.0.0.0:80"}));
+}
+
+TEST(Cli, TlsFlagsAndConfigKeys) {
+  EXPECT_NE(fails({"--tls-verify-mode", "always"}).find("none, peer or force_peer"), std::string::npos);
+  Settings s;
+  EXPECT_EQ(applyConfigSetting(s, "tls_cert", "/c.pem"), std::nullopt);
+  EXPECT_EQ(applyConfigSetting(s, "tls_key", "/k.pem"), std::nullopt);
+  EXPECT_EQ(applyConfigSetting(s, "tls_ciphers", "ECDHE-RSA-AES128-GCM-SHA256"), std::nullopt);
+  EXPECT_NE(applyConfigSetting(s, "tls_verify_mode", "sometimes"), std::nullopt);
+  EXPECT_EQ(s.tls.cert, "/c.pem");
+  EXPECT_EQ(s.tls.key, "/k.pem");
+  EXPECT_EQ(s.tls.ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
 }

@@ -117,10 +117,48 @@ TEST(ParseBindUri, BadPort) {
 }
 
 TEST(ParseBindUri, BadScheme) {
-  auto r = parseBindUri("ssl://127.0.0.1:443");
+  auto r = parseBindUri("udp://0.0.0.0:53");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("ssl://127.0.0.1:443"), std::string::npos) << r.error();
-  EXPECT_FALSE(parseBindUri("udp://0.0.0.0:53").ok());
+  EXPECT_NE(r.error().find("udp://0.0.0.0:53"), std::string::npos) << r.error();
+}
+
+TEST(ParseBindUri, SslTakesPumasQuery) {
+  auto r = parseBindUri("ssl://0.0.0.0:9443?cert=/etc/c.pem&key=/etc/k%2Bk.pem&verify_mode=force_peer&ca=/etc/ca.pem"
+                        "&ssl_cipher_filter=ECDHE-RSA-AES128-GCM-SHA256");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_TRUE(r->tls);
+  EXPECT_EQ(r->port, 9443);
+  EXPECT_EQ(r->host, "0.0.0.0");
+  EXPECT_EQ(r->tls_options.cert, "/etc/c.pem");
+  EXPECT_EQ(r->tls_options.key, "/etc/k+k.pem");  // percent-decoded
+  EXPECT_EQ(r->tls_options.ca, "/etc/ca.pem");
+  EXPECT_EQ(r->tls_options.verify, TlsOptions::Verify::ForcePeer);
+  EXPECT_EQ(r->tls_options.ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+  auto https = parseBindUri("https://[::1]:8443?key=k.pem&cert=c.pem&verify_mode=peer");
+  ASSERT_TRUE(https.ok()) << https.error();
+  EXPECT_TRUE(https->tls);
+  EXPECT_EQ(https->host, "::1");
+  EXPECT_EQ(https->tls_options.verify, TlsOptions::Verify::Peer);
+  EXPECT_FALSE(parseBindUri("tcp://127.0.0.1:80?cert=c.pem")->tls);
+}
+
+TEST(ParseBindUri, SslErrorsSayWhatIsWrong) {
+  auto expectError = [](const std::string& uri, const std::string& says) {
+    auto r = parseBindUri(uri);
+    ASSERT_FALSE(r.ok()) << uri;
+    EXPECT_NE(r.error().find(says), std::string::npos) << r.error();
+  };
+  expectError("ssl://127.0.0.1:443", "needs cert=PATH and key=PATH");
+  expectError("ssl://127.0.0.1:443?cert=c.pem", "needs cert=PATH and key=PATH");
+  expectError("ssl://127.0.0.1:443?cert=c.pem&key=k.pem&verify_mode=always", "verify_mode must be none, peer or force_peer");
+  expectError("ssl://127.0.0.1:443?cert=c.pem&key=k.pem&keystore=x", "unknown parameter keystore");
+  expectError("ssl://127.0.0.1:443?cert=c%2.pem&key=k.pem", "bad %-escape");
+}
+
+TEST(BindListeners, SslWithAMissingCertificateNamesIt) {
+  auto r = bindListeners({"ssl://127.0.0.1:0?cert=/nonexistent/c.pem&key=/nonexistent/k.pem"}, 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("/nonexistent/c.pem"), std::string::npos) << r.error();
 }
 
 TEST(BindListeners, SlotsShareOneEphemeralPort) {
@@ -224,6 +262,14 @@ TEST(ListenersForSlot, KeepsOwnSlotAndSharedClosesRest) {
   EXPECT_TRUE(fdIsOpen(slot1_fd));
   EXPECT_TRUE(fdIsOpen(shared_fd));
   ::unlink(path.c_str());
+}
+
+TEST(ListenerUrl, TlsIsHttps) {
+  Listener listener;
+  listener.address.host = "127.0.0.1";
+  listener.address.port = 8443;
+  listener.address.tls = true;
+  EXPECT_EQ(listener.url(), "https://127.0.0.1:8443");
 }
 
 TEST(ListenerUrl, Ipv6IsBracketed) {

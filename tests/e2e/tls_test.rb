@@ -1,0 +1,318 @@
+# frozen_string_literal: true
+
+require_relative 'support/harness'
+require 'openssl'
+require 'json'
+require 'digest'
+
+# ssl:// binds: real TLS clients (Net::HTTP, OpenSSL sockets, curl) against
+# the real binary, on both loops (ctest runs this file as e2e.* and e2e_epoll.*).
+class TlsTest < Minitest::Test
+  include E2E::Helpers
+
+  APP = E2E.app('tls_echo')
+
+  # A CA-less self-signed certificate for 127.0.0.1 and localhost.
+  def self.certificate(dir, name)
+    key = OpenSSL::PKey::EC.generate('prime256v1')
+    cert = OpenSSL::X509::Certificate.new
+    cert.version = 2
+    cert.serial = rand(1 << 64)
+    cert.subject = cert.issuer = OpenSSL::X509::Name.parse("/CN=#{name}")
+    cert.public_key = key
+    cert.not_before = Time.now - 60
+    cert.not_after = Time.now + 3600
+    extensions = OpenSSL::X509::ExtensionFactory.new(cert, cert)
+    cert.add_extension(extensions.create_extension('subjectAltName', 'IP:127.0.0.1,DNS:localhost'))
+    cert.add_extension(extensions.create_extension('basicConstraints', 'CA:TRUE', true))
+    cert.sign(key, 'SHA256')
+    cert_path = File.join(dir, "#{name}.crt")
+    key_path = File.join(dir, "#{name}.key")
+    File.write(cert_path, cert.to_pem)
+    File.write(key_path, key.private_to_pem)
+    { cert: cert_path, key: key_path, x509: cert, pkey: key }
+  end
+
+  def self.files
+    @files ||= begin
+      dir = Dir.mktmpdir('hyperion-tls')
+      Minitest.after_run { FileUtils.rm_rf(dir) }
+      big = File.join(dir, 'big.bin')
+      File.binwrite(big, Random.new(7).bytes(3 * 1024 * 1024 + 123))
+      { dir: dir, server: certificate(dir, 'server'), client: certificate(dir, 'client'), big: big }
+    end
+  end
+
+  def bind(query = '')
+    f = self.class.files
+    "ssl://127.0.0.1:0?cert=#{f[:server][:cert]}&key=#{f[:server][:key]}#{query}"
+  end
+
+  def tls_server(query = '', **opts) = start_server(APP, bind: bind(query), **opts)
+
+  # Net::HTTP that verifies the server's certificate against itself.
+  def https(server, timeout: 10 * E2E::SLOW, &block)
+    http = Net::HTTP.new('127.0.0.1', server.port)
+    http.use_ssl = true
+    http.ca_file = self.class.files[:server][:cert]
+    http.verify_mode = OpenSSL::SSL::VERIFY_PEER
+    http.open_timeout = http.read_timeout = timeout
+    yield http if block
+    http
+  end
+
+  def ssl_socket(server, context = OpenSSL::SSL::SSLContext.new)
+    tcp = TCPSocket.new('127.0.0.1', server.port)
+    ssl = OpenSSL::SSL::SSLSocket.new(tcp, context)
+    ssl.sync_close = true
+    ssl.connect
+    ssl
+  end
+
+  def test_get_and_post_over_keep_alive_with_a_verified_certificate
+    server = tls_server
+    assert_match %r{Listening on https://127\.0\.0\.1:#{server.port}}, server.log
+    https(server).start do |http|
+      first = http.get('/')
+      assert_equal '200', first.code
+      assert_equal 'hello over tls', first.body
+      assert_equal 'hyperion', first['server']
+      upload = Random.new(3).bytes(5 * 1024 * 1024 + 17)
+      post = http.post('/upload', upload, 'content-type' => 'application/octet-stream')
+      assert_equal "#{upload.bytesize} #{Digest::SHA256.hexdigest(upload)}", post.body
+      assert_equal 'hello over tls', http.get('/').body
+    end
+  end
+
+  def test_keep_alive_and_pipelining_on_one_tls_connection
+    server = tls_server
+    ssl = ssl_socket(server)
+    ssl.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 3 + "GET /env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    all = ssl.read
+    assert_equal 4, all.scan("HTTP/1.1 200 OK\r\n").size, all
+    assert_equal 3, all.scan('hello over tls').size
+    assert_includes all, '"rack.url_scheme":"https"'
+  ensure
+    ssl&.close
+  end
+
+  def test_rack_env_says_https
+    server = tls_server
+    env = JSON.parse(https(server).start { |http| http.get('/env').body })
+    assert_equal 'https', env['rack.url_scheme']
+    assert_equal 'on', env['HTTPS']
+    assert_equal false, env['rack.hijack?'], 'rack.hijack? must be false where the socket speaks TLS'
+    assert_equal false, env['hijack']
+    assert_equal server.port.to_s, env['SERVER_PORT']
+    assert_equal 'HTTP/1.1', env['SERVER_PROTOCOL']
+
+    # A Host without a port means the scheme's default, 443.
+    ssl = ssl_socket(server)
+    ssl.write("GET /env HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n")
+    _, _, body = parse_response(ssl.read)
+    assert_equal '443', JSON.parse(body)['SERVER_PORT']
+  ensure
+    ssl&.close
+  end
+
+  def test_large_bodies_arrive_byte_exact
+    server = tls_server
+    big = self.class.files[:big]
+    https(server).start do |http|
+      file = http.get("/file?path=#{big}")
+      assert_equal '200', file.code
+      assert_equal File.size(big), file.body.bytesize
+      assert_equal Digest::SHA256.file(big).hexdigest, Digest::SHA256.hexdigest(file.body), 'to_path body differs'
+      array = http.get('/array')
+      assert_equal 2 * 1024 * 1024, array.body.bytesize
+      assert array.body.match?(/\Ax+\z/)
+      assert_equal 'hello over tls', http.get('/').body, 'keep-alive after big bodies'
+    end
+  end
+
+  def test_slow_reader_gets_every_byte
+    server = tls_server
+    big = self.class.files[:big]
+    tcp = TCPSocket.new('127.0.0.1', server.port)
+    tcp.setsockopt(Socket::SOL_SOCKET, Socket::SO_RCVBUF, 32 * 1024)
+    ssl = OpenSSL::SSL::SSLSocket.new(tcp, OpenSSL::SSL::SSLContext.new)
+    ssl.sync_close = true
+    ssl.connect
+    ssl.write("GET /file?path=#{big} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    received = +''.b
+    # Read slowly at first so the server's socket fills and it must wait.
+    8.times do
+      sleep 0.05
+      received << ssl.readpartial(16 * 1024)
+    end
+    # Meanwhile another client is served at once.
+    assert_equal 'hello over tls', https(server).start { |http| http.get('/').body }
+    loop { received << ssl.readpartial(1 << 20) }
+  rescue EOFError
+    _, headers, body = parse_response(received)
+    assert_equal File.size(big).to_s, headers['content-length']
+    assert_equal Digest::SHA256.file(big).hexdigest, Digest::SHA256.hexdigest(body)
+  ensure
+    ssl&.close
+  end
+
+  def test_streaming_body_arrives_as_written
+    server = tls_server
+    ssl = ssl_socket(server)
+    ssl.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+    started = Time.now
+    first = +''
+    first << ssl.readpartial(4096) until first.include?('chunk 0')
+    assert_operator Time.now - started, :<, 0.35 * E2E::SLOW, 'the first chunk waited for the whole body'
+    rest = +''
+    rest << ssl.readpartial(4096) until (first + rest).include?("0\r\n\r\n")
+    assert_includes first + rest, 'chunk 2'
+  ensure
+    ssl&.close
+  end
+
+  def test_curl
+    server = tls_server
+    out = IO.popen(['curl', '-sS', '--http1.1', '--cacert', self.class.files[:server][:cert],
+                    "https://127.0.0.1:#{server.port}/", '-w', ' %{http_code} %{ssl_verify_result}'], err: [:child, :out], &:read)
+    assert_equal 'hello over tls 200 0', out
+  end
+
+  def test_alpn_offers_http11_only_for_now
+    server = tls_server
+    context = OpenSSL::SSL::SSLContext.new
+    context.alpn_protocols = %w[h2 http/1.1]
+    ssl = ssl_socket(server, context)
+    assert_equal 'http/1.1', ssl.alpn_protocol
+    ssl.close
+    context = OpenSSL::SSL::SSLContext.new
+    context.alpn_protocols = %w[h2]
+    ssl = ssl_socket(server, context)
+    assert_nil ssl.alpn_protocol, 'h2 was agreed but is not served yet'
+  ensure
+    ssl&.close
+  end
+
+  def test_plain_http_on_the_tls_port_gets_a_400_and_the_server_keeps_serving
+    server = tls_server
+    status, headers, body = parse_response(server.raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert_equal 400, status
+    assert_equal 'close', headers['connection']
+    assert_match %r{https://}, body
+    assert wait_for_log(server, /plain HTTP from 127\.0\.0\.1.* on a TLS port/), server.log
+    assert_equal 'hello over tls', https(server).start { |http| http.get('/').body }
+  end
+
+  def test_tls_1_1_and_garbage_are_refused_and_logged
+    server = tls_server
+    context = OpenSSL::SSL::SSLContext.new
+    context.security_level = 0 if context.respond_to?(:security_level=)
+    context.min_version = OpenSSL::SSL::TLS1_VERSION
+    context.max_version = OpenSSL::SSL::TLS1_1_VERSION
+    assert_raises(OpenSSL::SSL::SSLError, Errno::ECONNRESET) { ssl_socket(server, context) }
+    assert wait_for_log(server, /TLS handshake with 127\.0\.0\.1.* failed: unsupported protocol/), server.log
+
+    junk = server.raw("\x16\x03\x01\x00\x05hello".b)
+    assert_operator junk.bytesize, :<, 64, 'a bad ClientHello got more than an alert'
+    assert_equal 'hello over tls', https(server).start { |http| http.get('/').body }
+  end
+
+  def test_client_certificates_with_force_peer
+    client = self.class.files[:client]
+    server = tls_server("&verify_mode=force_peer&ca=#{client[:cert]}")
+    without = https(server)
+    assert_raises(OpenSSL::SSL::SSLError, Errno::ECONNRESET, EOFError) { without.start { |http| http.get('/') } }
+    with = https(server) do |http|
+      http.cert = client[:x509]
+      http.key = client[:pkey]
+    end
+    assert_equal 'hello over tls', with.start { |http| http.get('/').body }
+  end
+
+  def test_workers_serve_tls
+    server = tls_server(workers: 2)
+    bodies = Array.new(6) { https(server).start { |http| http.get('/').body } }
+    assert_equal ['hello over tls'] * 6, bodies
+  end
+
+  def test_tls_flags_make_the_default_bind_tls
+    f = self.class.files
+    server = start_server(APP, bind: false, args: ['-p', '0', '--tls-cert', f[:server][:cert], '--tls-key', f[:server][:key]])
+    assert_match %r{Listening on https://127\.0\.0\.1:}, server.log
+    assert_equal 'hello over tls', https(server).start { |http| http.get('/').body }
+  end
+
+  def test_config_file_tls_block_and_ssl_bind
+    f = self.class.files
+    config = File.join(f[:dir], "tls_config_#{name}.rb")
+    File.write(config, <<~RUBY)
+      bind 'ssl://127.0.0.1:0'
+      tls do
+        cert #{f[:server][:cert].inspect}
+        key #{f[:server][:key].inspect}
+      end
+    RUBY
+    server = start_server(APP, bind: false, args: ['-C', config])
+    env = JSON.parse(https(server).start { |http| http.get('/env').body })
+    assert_equal 'https', env['rack.url_scheme']
+  end
+
+  def test_config_file_tls_block_rejects_unknown_keys
+    config = File.join(self.class.files[:dir], "tls_bad_#{name}.rb")
+    File.write(config, "tls do\n  certificate 'x.pem'\nend\n")
+    server = start_server(APP, bind: false, args: ['-C', config], wait: false)
+    status = server.wait(timeout: 20)
+    assert_equal 1, status.exitstatus, server.log
+    assert_match(/#{Regexp.escape(config)}:2: unknown tls key 'certificate'/, server.log)
+  end
+
+  # The ticket keys are made with the context in the master, before fork, so
+  # a ticket one worker issued resumes on every other worker. One Ruby thread
+  # per worker: while the first worker sleeps in a request, capacity-aware
+  # accept hands the second connection to the other worker.
+  def test_sessions_resume_on_every_worker
+    server = tls_server(workers: 2, threads: 1)
+    %w[TLS1_2_VERSION TLS1_3_VERSION].each do |version|
+      context = OpenSSL::SSL::SSLContext.new
+      context.max_version = OpenSSL::SSL.const_get(version)
+      context.session_cache_mode = OpenSSL::SSL::SSLContext::SESSION_CACHE_CLIENT
+      session = nil
+      context.session_new_cb = ->(args) { session = args[1] }
+      fetch = lambda do |path|
+        ssl = OpenSSL::SSL::SSLSocket.new(TCPSocket.new('127.0.0.1', server.port), context)
+        ssl.sync_close = true
+        ssl.session = session if session
+        ssl.connect
+        ssl.write("GET #{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        [parse_response(ssl.read).last, ssl.session_reused?]
+      ensure
+        ssl&.close
+      end
+      fetch.call('/pid')
+      refute_nil session, "#{version}: no session ticket was issued"
+      busy = Thread.new { fetch.call('/pid?sleep=0.6') }
+      sleep 0.2 * E2E::SLOW
+      other = fetch.call('/pid')
+      busy = busy.value
+      assert busy.last && other.last, "#{version}: resumed #{[busy, other].count(&:last)} of 2 reconnections"
+      refute_equal busy.first, other.first, "#{version}: both reconnections reached one worker"
+    end
+  end
+
+  def test_a_missing_certificate_is_one_boot_error
+    missing = File.join(self.class.files[:dir], 'missing.crt')
+    server = start_server(APP, bind: "ssl://127.0.0.1:0?cert=#{missing}&key=#{self.class.files[:server][:key]}",
+                               wait: false)
+    status = server.wait(timeout: 20)
+    assert_equal 1, status.exitstatus, server.log
+    assert_match(/#{Regexp.escape(missing)}: No such file or directory/, server.log)
+  end
+
+  def test_a_key_that_does_not_match_is_one_boot_error
+    f = self.class.files
+    server = start_server(APP, bind: "ssl://127.0.0.1:0?cert=#{f[:server][:cert]}&key=#{f[:client][:key]}", wait: false)
+    status = server.wait(timeout: 20)
+    assert_equal 1, status.exitstatus, server.log
+    assert_match(/TLS key #{Regexp.escape(f[:client][:key])} does not match the certificate/, server.log)
+  end
+end
