@@ -185,6 +185,17 @@ const std::map<std::string, OptionSpec>& longOptions() {
          return std::nullopt;
        }}},
       {"tls-ciphers", {"tls_ciphers", true, intoString(&Settings::Tls::ciphers)}},
+      {"tls-handshake-timeout", {"tls_handshake_timeout", true, intoDuration(&Limits::tls_handshake_timeout)}},
+      {"tls-handshake-rate-limit", {"tls_handshake_rate_limit", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v == "unlimited") {
+           s.tls.handshake_rate_limit = 0;
+           return std::nullopt;
+         }
+         auto n = parseInteger(v, 1, 1'000'000);
+         if (!n) return "expects handshakes a second (1 to 1000000) or unlimited";
+         s.tls.handshake_rate_limit = static_cast<int>(*n);
+         return std::nullopt;
+       }}},
       {"io-uring", {"io_uring", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          if (v == "auto") s.io_uring = IoUringMode::Auto;
          else if (v == "on" || v == "true") s.io_uring = IoUringMode::On;
@@ -380,6 +391,9 @@ TLS (see docs/TLS.md)
       --tls-ca PATH          CA bundle for client certificates
       --tls-verify-mode M    none, peer or force_peer (client certificates)
       --tls-ciphers LIST     TLS 1.2 cipher list (default: Mozilla intermediate)
+      --tls-handshake-timeout T  accept to finished handshake, else closed (default 10s)
+      --tls-handshake-rate-limit N  new TLS connections a second per worker;
+                             over it they are closed at once (default unlimited)
 
 HTTP limits (each answered without reaching Ruby)
       --max-header-bytes N   header block size, else 431 (default 64k)

@@ -159,6 +159,8 @@ ssize_t TlsTransport::sendFile(int, off_t*, std::size_t) {
   return -1;
 }
 
+bool TlsTransport::established() const { return SSL_is_init_finished(ssl_) == 1; }
+
 void TlsTransport::closeNotify() {
   if (failed_ || said_goodbye_ || !SSL_is_init_finished(ssl_)) return;
   said_goodbye_ = true;

@@ -252,6 +252,19 @@ Connection* HttpServer::adoptConnection(int fd, const sockaddr_storage& addr, co
   PeerInfo peer{peerAddress(addr), listener.address.port, unix_socket, listener.tls != nullptr};
   std::unique_ptr<net::Transport> transport;
   if (listener.tls) {
+    if (!handshake_bucket_.take(now_)) {
+      // Over the rate: closed before any handshake CPU is spent. One warning
+      // a second at most, with the count, so a storm does not flood the log.
+      ++handshakes_refused_;
+      if (now_ - handshakes_refused_logged_ >= std::chrono::seconds(1)) {
+        spdlog::warn("TLS handshake rate limit ({}/s): closed {} new connection(s)", settings_.tls.handshake_rate_limit,
+                     handshakes_refused_);
+        handshakes_refused_ = 0;
+        handshakes_refused_logged_ = now_;
+      }
+      ::close(fd);
+      return nullptr;
+    }
     try {
       transport = std::make_unique<net::TlsTransport>(fd, *listener.tls, peer.remote_addr);
     } catch (const std::bad_alloc&) {

@@ -24,6 +24,15 @@ void HttpServer::checkTimeouts() {
       continue;
     }
     if (conn.in_flight || conn.close_after_flush) continue;  // the app's time is its own
+    if (!conn.transport->established()) {
+      // idle_since is the accept time until a first response exists.
+      if (now_ - conn.idle_since > limits.tls_handshake_timeout) {
+        spdlog::info("closing {}: TLS handshake not finished within {} ms", conn.peer.remote_addr,
+                     limits.tls_handshake_timeout.count());
+        doomed_.push_back(id);
+      }
+      continue;
+    }
     switch (conn.parser.phase()) {
       case http1::RequestParser::Phase::Idle:
         if (now_ - std::max(conn.idle_since, conn.last_read) > limits.keepalive_timeout) doomed_.push_back(id);

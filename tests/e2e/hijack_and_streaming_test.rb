@@ -88,7 +88,8 @@ class HijackAndStreamingTest < Minitest::Test
     assert_includes read_until(sock, /tick-1\n/), 'data: tick-0'
     sock.close
     text = eventually(timeout: 4, message: 'body not closed 4 s after the client left') do
-      File.exist?(path) && File.read(path)
+      # The app writes the file after creating it: an empty read is "not yet".
+      File.exist?(path) && !(written = File.read(path)).empty? && written
     end
     sent = Integer(text[/\Aclosed after (\d+)\z/, 1] || flunk(text))
     assert_operator sent, :<, 40, 'the app kept streaming long after the client left'

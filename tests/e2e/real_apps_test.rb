@@ -88,7 +88,7 @@ class RealAppsTest < Minitest::Test
     sock = server.socket
     sock.write("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
     arrivals = []
-    text = read_until(sock, /event 2/, timeout: 15) { |chunk, at| arrivals << [at, chunk] }
+    text = read_until(sock, /event 2/, timeout: 15 * E2E::SLOW) { |chunk, at| arrivals << [at, chunk] }
     assert_match(%r{\AHTTP/1.1 200 }, text, server.log)
     assert_match(%r{content-type: text/event-stream}i, text)
     first = arrivals.find { |_, chunk| chunk.include?('event 0') }&.first

@@ -299,6 +299,45 @@ class TlsTest < Minitest::Test
     end
   end
 
+  def test_a_handshake_that_trickles_is_closed_at_its_deadline
+    server = tls_server(args: ['--tls-handshake-timeout', '1s', '--keepalive-timeout', '30s'])
+    silent = server.socket
+    trickle = server.socket
+    hello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".b # a ClientHello that never ends
+    started = Time.now
+    hello.each_char do |byte|
+      trickle.write(byte)
+      sleep 0.25
+    rescue Errno::EPIPE, Errno::ECONNRESET
+      break
+    end
+    _, _, eof = read_until_eof(trickle, timeout: 5 * E2E::SLOW)
+    closed_after = Time.now - started
+    assert eof, 'a trickled handshake was never closed'
+    assert_operator closed_after, :<, 4 * E2E::SLOW, "closed after #{closed_after.round(2)} s (deadline 1 s)"
+    _, _, silent_eof = read_until_eof(silent, timeout: 3 * E2E::SLOW)
+    assert silent_eof, 'a connection that never said hello outlived the handshake deadline'
+    assert wait_for_log(server, /TLS handshake not finished within 1000 ms/), server.log
+    assert_equal 'hello over tls', https(server).start { |http| http.get('/').body }
+  ensure
+    silent&.close
+    trickle&.close
+  end
+
+  def test_handshake_rate_limit_closes_the_excess_and_recovers
+    server = tls_server(args: ['--tls-handshake-rate-limit', '5'])
+    outcomes = Array.new(12) do
+      https(server).start { |http| http.get('/').body }
+    rescue OpenSSL::SSL::SSLError, Errno::ECONNRESET, EOFError, Errno::EPIPE
+      :refused
+    end
+    assert_operator outcomes.count('hello over tls'), :>=, 5, outcomes.inspect
+    assert_operator outcomes.count(:refused), :>=, 1, "12 handshakes at once all passed a limit of 5/s: #{outcomes}"
+    assert wait_for_log(server, %r{TLS handshake rate limit \(5/s\): closed \d+ new connection}), server.log
+    sleep 1.1
+    assert_equal 'hello over tls', https(server).start { |http| http.get('/').body }, 'the bucket did not refill'
+  end
+
   def test_a_missing_certificate_is_one_boot_error
     missing = File.join(self.class.files[:dir], 'missing.crt')
     server = start_server(APP, bind: "ssl://127.0.0.1:0?cert=#{missing}&key=#{self.class.files[:server][:key]}",

@@ -10,7 +10,7 @@ module Hyperion
       page_cache_recheck page_cache_max_bytes page_cache_max_file io_uring
       max_header_bytes max_uri_bytes max_body_bytes body_memory_bytes
       header_timeout body_timeout keepalive_timeout write_timeout
-      tls_cert tls_key tls_ca tls_verify_mode tls_ciphers
+      tls_cert tls_key tls_ca tls_verify_mode tls_ciphers tls_handshake_timeout tls_handshake_rate_limit
     ].freeze
     HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
 
@@ -107,42 +107,41 @@ module Hyperion
       end
     end
 
-    # `tls do cert PATH; key PATH; ca PATH; verify_mode :force_peer; ciphers '...'; end`
-    class TlsDSL
-      def initialize(config)
+    # A `name do ... end` block of the config file: its methods set keys, and
+    # any other name is an error naming the file and line.
+    class SectionDSL
+      def initialize(config, section)
         @config = config
+        @section = section
       end
-
-      def cert(path) = @config.settings['tls_cert'] = path.to_s
-      def key(path) = @config.settings['tls_key'] = path.to_s
-      def ca(path) = @config.settings['tls_ca'] = path.to_s
-      def verify_mode(mode) = @config.settings['tls_verify_mode'] = mode.to_s
-      def ciphers(list) = @config.settings['tls_ciphers'] = list.to_s
 
       def method_missing(name, *_args)
         loc = ::Kernel.caller_locations.find { |l| l.path == @config.path }
-        ::Kernel.raise ConfigError, "#{loc ? "#{loc.path}:#{loc.lineno}" : @config.path}: unknown tls key '#{name}'"
+        ::Kernel.raise ConfigError,
+                       "#{loc ? "#{loc.path}:#{loc.lineno}" : @config.path}: unknown #{@section} key '#{name}'"
       end
 
       def respond_to_missing?(*) = false
     end
 
-    # `logging do level :debug; format :json; requests false; end`
-    class LoggingDSL
-      def initialize(config)
-        @config = config
-      end
+    # `tls do cert PATH; key PATH; ca PATH; verify_mode :force_peer; ciphers '...'; end`
+    class TlsDSL < SectionDSL
+      def initialize(config) = super(config, 'tls')
+      def cert(path) = @config.settings['tls_cert'] = path.to_s
+      def key(path) = @config.settings['tls_key'] = path.to_s
+      def ca(path) = @config.settings['tls_ca'] = path.to_s
+      def verify_mode(mode) = @config.settings['tls_verify_mode'] = mode.to_s
+      def ciphers(list) = @config.settings['tls_ciphers'] = list.to_s
+      def handshake_timeout(value) = @config.settings['tls_handshake_timeout'] = value.to_s
+      def handshake_rate_limit(value) = @config.settings['tls_handshake_rate_limit'] = value.to_s
+    end
 
+    # `logging do level :debug; format :json; requests false; end`
+    class LoggingDSL < SectionDSL
+      def initialize(config) = super(config, 'logging')
       def level(value) = @config.settings['log_level'] = value.to_s
       def format(value) = @config.settings['log_format'] = value.to_s
       def requests(value) = @config.settings['log_requests'] = value ? 'true' : 'false'
-
-      def method_missing(name, *_args)
-        loc = ::Kernel.caller_locations.find { |l| l.path == @config.path }
-        ::Kernel.raise ConfigError, "#{loc ? "#{loc.path}:#{loc.lineno}" : @config.path}: unknown logging key '#{name}'"
-      end
-
-      def respond_to_missing?(*) = false
     end
   end
 

@@ -23,6 +23,7 @@ struct Limits {
   std::chrono::milliseconds body_timeout{60'000};     // max gap between body bytes (408)
   std::chrono::milliseconds keepalive_timeout{20'000};  // idle between requests (close)
   std::chrono::milliseconds write_timeout{60'000};      // client not draining (close)
+  std::chrono::milliseconds tls_handshake_timeout{10'000};  // accept -> handshake done (close)
 };
 
 struct PreloadDir {
@@ -65,6 +66,7 @@ struct Settings {
   // ssl://host:port, and an ssl:// bind without its own cert=/key=/... takes these.
   struct Tls {
     std::string cert, key, ca, verify_mode, ciphers;
+    int handshake_rate_limit = 0;  // new TLS connections a second per worker; 0: unlimited
   } tls;
 };
 

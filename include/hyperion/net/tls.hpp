@@ -57,6 +57,7 @@ class TlsTransport final : public Transport {
   ssize_t sendFile(int file_fd, off_t* offset, std::size_t count) override;
   void shutdownWrite() override;  // close_notify, then FIN
   void closeNotify() override;    // once, and only after a finished handshake
+  bool established() const override;
   bool shortReadMeansDrained() const override { return false; }  // records buffer inside OpenSSL
   bool hasPendingOutput() const override { return pending_offset_ < pending_.size(); }
   ssize_t flushPending() override;

@@ -42,6 +42,9 @@ class Transport {
   // The orderly end the protocol needs before the fd closes (TLS: close_notify,
   // without which OpenSSL 3 clients report "unexpected eof"); best effort.
   virtual void closeNotify() {}
+  // False until the protocol's own setup is done (a TLS handshake), which
+  // has its own deadline: trickled handshake bytes must not keep a socket.
+  virtual bool established() const { return true; }
 };
 
 class SocketTransport final : public Transport {

@@ -15,6 +15,7 @@
 
 #include "hyperion/config/settings.hpp"
 #include "hyperion/net/listener.hpp"
+#include "hyperion/net/token_bucket.hpp"
 #include "hyperion/server/connection.hpp"
 #include "hyperion/server/dispatch_queue.hpp"
 #include "hyperion/server/loop_mailbox.hpp"
@@ -135,6 +136,9 @@ class HttpServer {
   bool gate_accepts_ = false;       // several workers share a socket (not --reuse-port, not -w 0/1)
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   TransportFactory transport_factory_;
+  net::TokenBucket handshake_bucket_{static_cast<double>(settings_.tls.handshake_rate_limit)};
+  std::uint64_t handshakes_refused_ = 0;  // since the last warning about them
+  Clock::time_point handshakes_refused_logged_{};
   std::uint64_t next_id_ = 1;
   std::vector<LoopMessage> inbox_;
   std::vector<std::uint64_t> to_flush_;  // connections with output queued by the current mailbox batch

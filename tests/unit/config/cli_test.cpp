@@ -494,3 +494,14 @@ TEST(Cli, TlsFlagsAndConfigKeys) {
   EXPECT_EQ(s.tls.key, "/k.pem");
   EXPECT_EQ(s.tls.ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
 }
+
+TEST(Cli, TlsHandshakeLimits) {
+  Settings s = ok({"--tls-handshake-timeout", "3s", "--tls-handshake-rate-limit", "200"}).settings;
+  EXPECT_EQ(s.limits.tls_handshake_timeout, 3000ms);
+  EXPECT_EQ(s.tls.handshake_rate_limit, 200);
+  EXPECT_EQ(ok({"--tls-handshake-rate-limit", "unlimited"}).settings.tls.handshake_rate_limit, 0);
+  EXPECT_EQ(Settings{}.tls.handshake_rate_limit, 0);
+  EXPECT_EQ(Settings{}.limits.tls_handshake_timeout, 10'000ms);
+  fails({"--tls-handshake-rate-limit", "0"});
+  fails({"--tls-handshake-rate-limit", "lots"});
+}
