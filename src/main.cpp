@@ -61,8 +61,9 @@ int run(int argc, char** argv, void* stack_marker) {
     if (auto claimed = proc::claimPidfile(*settings.pidfile); !claimed) return fail(claimed.error());
   }
   // One shared socket per bind unless --reuse-port asks for one per worker.
-  auto listeners =
-      net::bindListeners(config::effectiveBinds(settings), single || !settings.reuse_port ? 1 : settings.workers);
+  const net::TlsSession tls_session{settings.tls.session_cache_size, settings.tls.ticket_key_rotation};
+  auto listeners = net::bindListeners(config::effectiveBinds(settings),
+                                      single || !settings.reuse_port ? 1 : settings.workers, tls_session);
   if (!listeners) {
     if (settings.pidfile) proc::releasePidfile(*settings.pidfile);
     return fail(listeners.error());

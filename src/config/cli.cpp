@@ -196,6 +196,23 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.tls.handshake_rate_limit = static_cast<int>(*n);
          return std::nullopt;
        }}},
+      {"tls-session-cache-size", {"tls_session_cache_size", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v == "off") {
+           s.tls.session_cache_size = 0;
+           return std::nullopt;
+         }
+         auto n = parseInteger(v, 0, 10'000'000);
+         if (!n) return "expects sessions (0 to 10000000) or off";
+         s.tls.session_cache_size = static_cast<long>(*n);
+         return std::nullopt;
+       }}},
+      {"tls-ticket-key-rotation", {"tls_ticket_key_rotation", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto d = parseDuration(v);
+         if (!d || *d < std::chrono::seconds(60) || *d > std::chrono::hours(24 * 7))
+           return "expects a duration from 60s to 7 days (such as 1h)";
+         s.tls.ticket_key_rotation = std::chrono::duration_cast<std::chrono::seconds>(*d);
+         return std::nullopt;
+       }}},
       {"io-uring", {"io_uring", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          if (v == "auto") s.io_uring = IoUringMode::Auto;
          else if (v == "on" || v == "true") s.io_uring = IoUringMode::On;
@@ -256,6 +273,8 @@ std::optional<std::chrono::milliseconds> parseDuration(const std::string& text) 
   if (unit.empty() || unit == "s") factor = 1000;
   else if (unit == "ms") factor = 1;
   else if (unit == "m") factor = 60'000;
+  else if (unit == "h") factor = 3'600'000;
+  else if (unit == "d") factor = 86'400'000;
   else return std::nullopt;
   return std::chrono::milliseconds(static_cast<long long>(number * factor));
 }
@@ -394,6 +413,11 @@ TLS (see docs/TLS.md)
       --tls-handshake-timeout T  accept to finished handshake, else closed (default 10s)
       --tls-handshake-rate-limit N  new TLS connections a second per worker;
                              over it they are closed at once (default unlimited)
+      --tls-session-cache-size N  TLS 1.2 sessions a worker remembers, or off
+                             (default 20480; tickets resume on any worker)
+      --tls-ticket-key-rotation T  a new session-ticket key this often; the
+                             previous one is accepted one more interval (default 1h;
+                             SIGHUP rotates now)
 
 HTTP limits (each answered without reaching Ruby)
       --max-header-bytes N   header block size, else 431 (default 64k)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -190,7 +191,8 @@ std::string Listener::url() const {
   return (address.tls ? "https://" : "http://") + (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
 }
 
-Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris, int slots) {
+Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris, int slots,
+                                            const TlsSession& session) {
   std::vector<Listener> listeners;
   for (const auto& uri : uris) {
     auto parsed = parseBindUri(uri);
@@ -198,7 +200,7 @@ Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris
     BindAddress address = parsed.value();
     std::shared_ptr<TlsContext> tls;
     if (address.tls) {
-      auto made = TlsContext::create(address.tls_options);
+      auto made = TlsContext::create(address.tls_options, session);
       if (!made) return Error{made.error()};
       tls = std::move(made.value());
     }
@@ -224,6 +226,15 @@ Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris
     }
   }
   return listeners;
+}
+
+std::vector<std::shared_ptr<TlsContext>> tlsContexts(const std::vector<Listener>& listeners) {
+  std::vector<std::shared_ptr<TlsContext>> contexts;
+  for (const auto& listener : listeners) {
+    if (listener.tls && std::find(contexts.begin(), contexts.end(), listener.tls) == contexts.end())
+      contexts.push_back(listener.tls);
+  }
+  return contexts;
 }
 
 std::vector<Listener> listenersForSlot(std::vector<Listener>& all, int slot) {

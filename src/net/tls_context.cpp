@@ -1,6 +1,9 @@
 // The server's TLS configuration: certificate, key, protocol floor, ciphers,
 // ALPN and client-certificate verification. Made once in the master.
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <unistd.h>
@@ -52,9 +55,41 @@ int selectAlpn(SSL*, const unsigned char** out, unsigned char* out_length, const
   return SSL_TLSEXT_ERR_NOACK;
 }
 
+// Session tickets with the keys every worker shares (AES-256-CBC and
+// HMAC-SHA256, the RFC 5077 layout OpenSSL uses for its own keys). Returns
+// 1 (use), 2 (use, and send the client a fresh ticket), 0 (unknown key:
+// full handshake) or -1 (error).
+int ticketKey(SSL* ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH], EVP_CIPHER_CTX* cipher,
+              EVP_MAC_CTX* mac, int encrypt) {
+  auto* context = static_cast<TlsContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  const TicketKeys::Seconds now = TicketKeys::now();
+  TicketKeys::Key key;
+  int answer = 1;
+  if (encrypt) {
+    key = context->ticketKeys().current(now);
+    std::memcpy(name, key.name.data(), key.name.size());
+    if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1) return -1;
+  } else {
+    bool renew = false;
+    auto found = context->ticketKeys().find(name, now, renew);
+    if (!found) return 0;
+    key = *found;
+    // TLS 1.3 clients use a ticket once (RFC 8446, C.4), so a resumption
+    // must hand out a new one; OpenSSL sends it only when told to renew.
+    answer = renew || SSL_version(ssl) == TLS1_3_VERSION ? 2 : 1;
+  }
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key.hmac.data(), key.hmac.size()),
+                         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
+  const int ok = encrypt ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv)
+                         : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv);
+  return ok == 1 ? answer : -1;
+}
+
 }  // namespace
 
-Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options) {
+Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options, const TlsSession& session) {
   if (auto problem = readable("TLS certificate", options.cert); !problem.empty()) return Error{problem};
   if (auto problem = readable("TLS key", options.key); !problem.empty()) return Error{problem};
   if (options.verify != TlsOptions::Verify::None) {
@@ -88,6 +123,16 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options
   // Sessions resume only with the context that made them.
   static constexpr unsigned char kSessionContext[] = "hyperion";
   SSL_CTX_set_session_id_context(raw, kSessionContext, sizeof kSessionContext - 1);
+  if (session.cache_size == 0) SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_OFF);
+  else if (session.cache_size > 0) SSL_CTX_sess_set_cache_size(raw, session.cache_size);
+  auto keys = TicketKeys::create(session.ticket_key_rotation);
+  if (!keys) return Error{keys.error()};
+  context->ticket_keys_ = std::move(keys.value());
+  SSL_CTX_set_app_data(raw, context.get());
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(raw, ticketKey);
+  // A ticket stays accepted for at least one rotation interval (then its key
+  // is the previous one for another): the lifetime hint promises no more.
+  SSL_CTX_set_timeout(raw, static_cast<long>(session.ticket_key_rotation.count()));
 
   if (options.verify != TlsOptions::Verify::None) {
     if (SSL_CTX_load_verify_locations(raw, options.ca.c_str(), nullptr) != 1)
@@ -102,5 +147,11 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options
 }
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+int rotateTicketKeys(const std::vector<std::shared_ptr<TlsContext>>& contexts) {
+  int rotated = 0;
+  for (const auto& context : contexts) rotated += context->rotateTicketKeys() ? 1 : 0;
+  return rotated;
+}
 
 }  // namespace hyperion::net

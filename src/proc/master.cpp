@@ -198,6 +198,13 @@ void Master::handleSignal(int signal) {
     case SIGQUIT:
       beginStop(true);
       break;
+    case SIGHUP:
+      // Log reopening and certificate reloading come with the operations work.
+      if (int rotated = net::rotateTicketKeys(net::tlsContexts(listeners_)); rotated > 0)
+        spdlog::info("SIGHUP: new TLS session-ticket key for {} bind(s); the previous one is still accepted", rotated);
+      else
+        spdlog::info("SIGHUP: nothing to do (no ssl:// bind)");
+      break;
     default:
       spdlog::info("SIG{} is not handled yet; ignoring", signalName(signal));
   }

@@ -22,7 +22,9 @@ namespace {
 
 enum class StopKind { None, Graceful, Immediate };
 
-StopKind waitForStopSignal(SignalPipe& signals, AppHost& host) {
+// `tls`: the worker's TLS contexts, for SIGHUP (a single process has no
+// master to rotate the shared ticket keys; a worker may be sent it too).
+StopKind waitForStopSignal(SignalPipe& signals, AppHost& host, const std::vector<std::shared_ptr<net::TlsContext>>& tls) {
   for (;;) {
     // Short polls so the GVL is taken back now and then: Ruby can deliver
     // its own interrupts to the main thread between them.
@@ -33,6 +35,12 @@ StopKind waitForStopSignal(SignalPipe& signals, AppHost& host) {
     for (int signal : signals.drain()) {
       if (signal == SIGTERM || signal == SIGINT) return StopKind::Graceful;
       if (signal == SIGQUIT) return StopKind::Immediate;
+      if (signal == SIGHUP) {
+        if (int rotated = net::rotateTicketKeys(tls); rotated > 0) {
+          spdlog::info("SIGHUP: new TLS session-ticket key for {} bind(s); the previous one is still accepted", rotated);
+          continue;
+        }
+      }
       spdlog::info("ignoring SIG{} in worker", signalName(signal));
     }
   }
@@ -100,6 +108,7 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   host.runHook(Hook::OnWorkerBoot, spec.index);
 
   server::DispatchQueue queue;
+  const auto tls_contexts = net::tlsContexts(listeners);
   std::unique_ptr<server::HttpServer> made;
   std::string cannot_start;
   try {
@@ -128,7 +137,7 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
     ::close(spec.ready_fd);
   }
 
-  StopKind stop = waitForStopSignal(signals, host);
+  StopKind stop = waitForStopSignal(signals, host, tls_contexts);
   bool drained = false;
   server.beginShutdown();  // immediate too: the loop stops accepting at once
   if (stop == StopKind::Graceful) {

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative 'support/harness'
+require_relative 'support/process_helpers'
 require 'openssl'
 require 'json'
 require 'digest'
@@ -250,6 +251,9 @@ class TlsTest < Minitest::Test
       tls do
         cert #{f[:server][:cert].inspect}
         key #{f[:server][:key].inspect}
+        session_cache_size 1000
+        ticket_key_rotation '2h'
+        handshake_timeout '5s'
       end
     RUBY
     server = start_server(APP, bind: false, args: ['-C', config])
@@ -297,6 +301,46 @@ class TlsTest < Minitest::Test
       assert busy.last && other.last, "#{version}: resumed #{[busy, other].count(&:last)} of 2 reconnections"
       refute_equal busy.first, other.first, "#{version}: both reconnections reached one worker"
     end
+  end
+
+  # SIGHUP makes a new ticket key in the master that every worker uses at
+  # once; a ticket of the previous key still resumes, one two keys old not.
+  def test_sighup_rotates_the_shared_ticket_key_and_the_previous_one_still_resumes
+    server = tls_server(workers: 2, threads: 1)
+    %w[TLS1_2_VERSION TLS1_3_VERSION].each do |version|
+      context = OpenSSL::SSL::SSLContext.new
+      context.max_version = OpenSSL::SSL.const_get(version)
+      context.session_cache_mode = OpenSSL::SSL::SSLContext::SESSION_CACHE_CLIENT
+      tickets = []
+      context.session_new_cb = ->(args) { tickets << args[1] }
+      resumed = lambda do |session|
+        ssl = OpenSSL::SSL::SSLSocket.new(TCPSocket.new('127.0.0.1', server.port), context)
+        ssl.sync_close = true
+        ssl.session = session if session
+        ssl.connect
+        ssl.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert_equal 200, parse_response(ssl.read).first
+        ssl.session_reused?
+      ensure
+        ssl&.close
+      end
+      hup = lambda do
+        count = server.log.scan('new TLS session-ticket key').size
+        Process.kill('HUP', server.pid)
+        eventually(timeout: 5 * E2E::SLOW) { server.log.scan('new TLS session-ticket key').size > count }
+      end
+      resumed.call(nil)
+      # TLS 1.3 clients use a ticket once, and a full handshake brings two:
+      # one to resume with after one rotation, one to try after two.
+      refute_empty tickets, "#{version}: no ticket"
+      after_one, after_two = tickets.last, tickets.first
+      hup.call
+      assert resumed.call(after_one), "#{version}: a ticket of the previous key did not resume"
+      hup.call
+      refute resumed.call(after_two), "#{version}: a ticket two keys old resumed"
+      assert resumed.call(tickets.last), "#{version}: a ticket of the current key did not resume"
+    end
+    assert_match(/SIGHUP: new TLS session-ticket key for 1 bind/, server.log)
   end
 
   def test_a_handshake_that_trickles_is_closed_at_its_deadline

@@ -11,6 +11,7 @@ module Hyperion
       max_header_bytes max_uri_bytes max_body_bytes body_memory_bytes
       header_timeout body_timeout keepalive_timeout write_timeout
       tls_cert tls_key tls_ca tls_verify_mode tls_ciphers tls_handshake_timeout tls_handshake_rate_limit
+      tls_session_cache_size tls_ticket_key_rotation
     ].freeze
     HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
 
@@ -134,6 +135,8 @@ module Hyperion
       def ciphers(list) = @config.settings['tls_ciphers'] = list.to_s
       def handshake_timeout(value) = @config.settings['tls_handshake_timeout'] = value.to_s
       def handshake_rate_limit(value) = @config.settings['tls_handshake_rate_limit'] = value.to_s
+      def session_cache_size(value) = @config.settings['tls_session_cache_size'] = value.to_s
+      def ticket_key_rotation(value) = @config.settings['tls_ticket_key_rotation'] = value.to_s
     end
 
     # `logging do level :debug; format :json; requests false; end`

@@ -67,6 +67,8 @@ struct Settings {
   struct Tls {
     std::string cert, key, ca, verify_mode, ciphers;
     int handshake_rate_limit = 0;  // new TLS connections a second per worker; 0: unlimited
+    long session_cache_size = -1;  // TLS 1.2 session IDs a worker remembers; -1: OpenSSL's default; 0: off
+    std::chrono::seconds ticket_key_rotation{3600};  // a new session-ticket key this often
   } tls;
 };
 

@@ -37,9 +37,14 @@ struct Listener {
 
 // Binds every URI; TCP ones `slots` times (at least once). Unix socket files
 // left over by a dead server are replaced; a live one is an error.
-Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris, int slots);
+// `session`: resumption settings every ssl:// bind's context takes.
+Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris, int slots,
+                                            const TlsSession& session = {});
 
 // Keeps the listeners for `slot` (and the shared ones); closes the rest.
+// The distinct TLS contexts of these listeners (one per ssl:// bind).
+std::vector<std::shared_ptr<TlsContext>> tlsContexts(const std::vector<Listener>& listeners);
+
 std::vector<Listener> listenersForSlot(std::vector<Listener>& all, int slot);
 
 }  // namespace hyperion::net

@@ -5,9 +5,12 @@
 // (Puma's MiniSSL shape): ciphertext is received by the loop (recv or the
 // io_uring ring) and fed in, plaintext comes out, and OpenSSL never owns the
 // fd. Handshakes therefore run on the loop thread, never on a Ruby thread.
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "hyperion/net/ticket_keys.hpp"
 #include "hyperion/net/transport.hpp"
 #include "hyperion/util/result.hpp"
 
@@ -26,19 +29,35 @@ struct TlsOptions {
   std::string ciphers;  // TLS 1.2 cipher list; empty: a modern default (TLS 1.3 suites are OpenSSL's)
 };
 
+// Resumption settings of every ssl:// bind (--tls-session-cache-size,
+// --tls-ticket-key-rotation; config `tls do session_cache_size N end`).
+struct TlsSession {
+  long cache_size = -1;  // sessions a worker remembers (TLS 1.2 IDs); -1: OpenSSL's 20480; 0: none
+  std::chrono::seconds ticket_key_rotation{3600};
+};
+
 class TlsContext {
  public:
   // Errors name the file and what is wrong with it.
-  static Result<std::shared_ptr<TlsContext>> create(const TlsOptions& options);
+  static Result<std::shared_ptr<TlsContext>> create(const TlsOptions& options, const TlsSession& session = {});
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
   ssl_ctx_st* get() const { return ctx_; }
+  // Session tickets: keys shared by every worker forked after this context
+  // was made (ticket_keys.hpp); rotateTicketKeys() makes a new one now.
+  TicketKeys& ticketKeys() { return *ticket_keys_; }
+  bool rotateTicketKeys() { return ticket_keys_->rotate(TicketKeys::now()); }
 
  private:
   explicit TlsContext(ssl_ctx_st* ctx) : ctx_(ctx) {}
   ssl_ctx_st* ctx_;
+  std::unique_ptr<TicketKeys> ticket_keys_;
 };
+
+// SIGHUP: a new session-ticket key for each context, which every worker sees
+// at once (the keys are shared); returns how many rotated.
+int rotateTicketKeys(const std::vector<std::shared_ptr<TlsContext>>& contexts);
 
 class TlsTransport final : public Transport {
  public:

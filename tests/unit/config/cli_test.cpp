@@ -334,13 +334,15 @@ TEST(Duration, Forms) {
   EXPECT_EQ(parseDuration("2m"), 120'000ms);
   EXPECT_EQ(parseDuration("0"), 0ms);
   EXPECT_EQ(parseDuration("1.5s"), 1'500ms);
+  EXPECT_EQ(parseDuration("2h"), 7'200'000ms);
+  EXPECT_EQ(parseDuration("1d"), 86'400'000ms);
 }
 
 TEST(Duration, Bad) {
   EXPECT_EQ(parseDuration(""), std::nullopt);
   EXPECT_EQ(parseDuration("s"), std::nullopt);
   EXPECT_EQ(parseDuration("abc"), std::nullopt);
-  EXPECT_EQ(parseDuration("10h"), std::nullopt);
+  EXPECT_EQ(parseDuration("10w"), std::nullopt);
   EXPECT_EQ(parseDuration("-5s"), std::nullopt);
   EXPECT_EQ(parseDuration("5 s"), std::nullopt);
   EXPECT_EQ(parseDuration("5sec"), std::nullopt);
@@ -504,4 +506,16 @@ TEST(Cli, TlsHandshakeLimits) {
   EXPECT_EQ(Settings{}.limits.tls_handshake_timeout, 10'000ms);
   fails({"--tls-handshake-rate-limit", "0"});
   fails({"--tls-handshake-rate-limit", "lots"});
+}
+
+TEST(Cli, TlsSessionResumption) {
+  Settings s = ok({"--tls-session-cache-size", "5000", "--tls-ticket-key-rotation", "2h"}).settings;
+  EXPECT_EQ(s.tls.session_cache_size, 5000);
+  EXPECT_EQ(s.tls.ticket_key_rotation, std::chrono::seconds(7200));
+  EXPECT_EQ(ok({"--tls-session-cache-size", "off"}).settings.tls.session_cache_size, 0);
+  EXPECT_EQ(Settings{}.tls.session_cache_size, -1);  // OpenSSL's own default
+  EXPECT_EQ(Settings{}.tls.ticket_key_rotation, std::chrono::seconds(3600));
+  fails({"--tls-ticket-key-rotation", "5s"});  // shorter than a minute: tickets would barely outlive a page load
+  fails({"--tls-ticket-key-rotation", "30d"});
+  fails({"--tls-session-cache-size", "-1"});
 }
