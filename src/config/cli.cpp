@@ -52,6 +52,21 @@ Apply intoDuration(std::chrono::milliseconds Limits::*field) {
   };
 }
 
+// A count, or `word` ("unlimited", "off") for the 0 that means it.
+template <typename T>
+Apply intoCountOr(T Settings::Tls::*field, const char* word, long long min, long long max, const char* problem) {
+  return [=](Settings& s, const std::string& v) -> std::optional<std::string> {
+    if (v == word) {
+      s.tls.*field = 0;
+      return std::nullopt;
+    }
+    auto n = parseInteger(v, min, max);
+    if (!n) return std::string(problem);
+    s.tls.*field = static_cast<T>(*n);
+    return std::nullopt;
+  };
+}
+
 Apply intoString(std::string Settings::Tls::*field) {
   return [=](Settings& s, const std::string& v) -> std::optional<std::string> {
     if (v.empty()) return "expects a value";
@@ -186,26 +201,13 @@ const std::map<std::string, OptionSpec>& longOptions() {
        }}},
       {"tls-ciphers", {"tls_ciphers", true, intoString(&Settings::Tls::ciphers)}},
       {"tls-handshake-timeout", {"tls_handshake_timeout", true, intoDuration(&Limits::tls_handshake_timeout)}},
-      {"tls-handshake-rate-limit", {"tls_handshake_rate_limit", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
-         if (v == "unlimited") {
-           s.tls.handshake_rate_limit = 0;
-           return std::nullopt;
-         }
-         auto n = parseInteger(v, 1, 1'000'000);
-         if (!n) return "expects handshakes a second (1 to 1000000) or unlimited";
-         s.tls.handshake_rate_limit = static_cast<int>(*n);
-         return std::nullopt;
-       }}},
-      {"tls-session-cache-size", {"tls_session_cache_size", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
-         if (v == "off") {
-           s.tls.session_cache_size = 0;
-           return std::nullopt;
-         }
-         auto n = parseInteger(v, 0, 10'000'000);
-         if (!n) return "expects sessions (0 to 10000000) or off";
-         s.tls.session_cache_size = static_cast<long>(*n);
-         return std::nullopt;
-       }}},
+      {"tls-handshake-rate-limit",
+       {"tls_handshake_rate_limit", true,
+        intoCountOr(&Settings::Tls::handshake_rate_limit, "unlimited", 1, 1'000'000,
+                    "expects handshakes a second (1 to 1000000) or unlimited")}},
+      {"tls-session-cache-size",
+       {"tls_session_cache_size", true,
+        intoCountOr(&Settings::Tls::session_cache_size, "off", 0, 10'000'000, "expects sessions (0 to 10000000) or off")}},
       {"tls-ticket-key-rotation", {"tls_ticket_key_rotation", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          auto d = parseDuration(v);
          if (!d || *d < std::chrono::seconds(60) || *d > std::chrono::hours(24 * 7))

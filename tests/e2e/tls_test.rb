@@ -270,36 +270,45 @@ class TlsTest < Minitest::Test
     assert_match(/#{Regexp.escape(config)}:2: unknown tls key 'certificate'/, server.log)
   end
 
-  # The ticket keys are made with the context in the master, before fork, so
-  # a ticket one worker issued resumes on every other worker. One Ruby thread
-  # per worker: while the first worker sleeps in a request, capacity-aware
-  # accept hands the second connection to the other worker.
+  # A client context for one TLS version that keeps every ticket it is given.
+  def ticket_client(version)
+    context = OpenSSL::SSL::SSLContext.new
+    context.max_version = OpenSSL::SSL.const_get(version)
+    context.session_cache_mode = OpenSSL::SSL::SSLContext::SESSION_CACHE_CLIENT
+    tickets = []
+    context.session_new_cb = ->(args) { tickets << args[1] }
+    [context, tickets]
+  end
+
+  # GET path on a new connection that offers `session`: [status, body, resumed?].
+  def get_resuming(server, context, session, path = '/')
+    ssl = OpenSSL::SSL::SSLSocket.new(TCPSocket.new('127.0.0.1', server.port), context)
+    ssl.sync_close = true
+    ssl.session = session if session
+    ssl.connect
+    ssl.write("GET #{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    status, _, body = parse_response(ssl.read)
+    [status, body, ssl.session_reused?]
+  ensure
+    ssl&.close
+  end
+
+  # The ticket keys are shared by every worker, so a ticket one worker issued
+  # resumes on every other worker. One Ruby thread per worker: while the first
+  # worker sleeps in a request, capacity-aware accept hands the second
+  # connection to the other worker.
   def test_sessions_resume_on_every_worker
     server = tls_server(workers: 2, threads: 1)
     %w[TLS1_2_VERSION TLS1_3_VERSION].each do |version|
-      context = OpenSSL::SSL::SSLContext.new
-      context.max_version = OpenSSL::SSL.const_get(version)
-      context.session_cache_mode = OpenSSL::SSL::SSLContext::SESSION_CACHE_CLIENT
-      session = nil
-      context.session_new_cb = ->(args) { session = args[1] }
-      fetch = lambda do |path|
-        ssl = OpenSSL::SSL::SSLSocket.new(TCPSocket.new('127.0.0.1', server.port), context)
-        ssl.sync_close = true
-        ssl.session = session if session
-        ssl.connect
-        ssl.write("GET #{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        [parse_response(ssl.read).last, ssl.session_reused?]
-      ensure
-        ssl&.close
-      end
-      fetch.call('/pid')
-      refute_nil session, "#{version}: no session ticket was issued"
-      busy = Thread.new { fetch.call('/pid?sleep=0.6') }
+      context, tickets = ticket_client(version)
+      get_resuming(server, context, nil, '/pid')
+      refute_empty tickets, "#{version}: no session ticket was issued"
+      busy = Thread.new { get_resuming(server, context, tickets.last, '/pid?sleep=0.6') }
       sleep 0.2 * E2E::SLOW
-      other = fetch.call('/pid')
+      other = get_resuming(server, context, tickets.first, '/pid')
       busy = busy.value
       assert busy.last && other.last, "#{version}: resumed #{[busy, other].count(&:last)} of 2 reconnections"
-      refute_equal busy.first, other.first, "#{version}: both reconnections reached one worker"
+      refute_equal busy[1], other[1], "#{version}: both reconnections reached one worker"
     end
   end
 
@@ -307,27 +316,17 @@ class TlsTest < Minitest::Test
   # once; a ticket of the previous key still resumes, one two keys old not.
   def test_sighup_rotates_the_shared_ticket_key_and_the_previous_one_still_resumes
     server = tls_server(workers: 2, threads: 1)
+    hup = lambda do
+      count = server.log.scan('new TLS session-ticket key').size
+      Process.kill('HUP', server.pid)
+      eventually(timeout: 5 * E2E::SLOW) { server.log.scan('new TLS session-ticket key').size > count }
+    end
     %w[TLS1_2_VERSION TLS1_3_VERSION].each do |version|
-      context = OpenSSL::SSL::SSLContext.new
-      context.max_version = OpenSSL::SSL.const_get(version)
-      context.session_cache_mode = OpenSSL::SSL::SSLContext::SESSION_CACHE_CLIENT
-      tickets = []
-      context.session_new_cb = ->(args) { tickets << args[1] }
+      context, tickets = ticket_client(version)
       resumed = lambda do |session|
-        ssl = OpenSSL::SSL::SSLSocket.new(TCPSocket.new('127.0.0.1', server.port), context)
-        ssl.sync_close = true
-        ssl.session = session if session
-        ssl.connect
-        ssl.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        assert_equal 200, parse_response(ssl.read).first
-        ssl.session_reused?
-      ensure
-        ssl&.close
-      end
-      hup = lambda do
-        count = server.log.scan('new TLS session-ticket key').size
-        Process.kill('HUP', server.pid)
-        eventually(timeout: 5 * E2E::SLOW) { server.log.scan('new TLS session-ticket key').size > count }
+        status, _, reused = get_resuming(server, context, session)
+        assert_equal 200, status
+        reused
       end
       resumed.call(nil)
       # TLS 1.3 clients use a ticket once, and a full handshake brings two:
