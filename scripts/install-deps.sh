@@ -11,7 +11,7 @@ profile=${1:-build}
 build=(build-essential cmake pkg-config ruby ruby-dev ruby-rack libssl-dev libnghttp2-dev liburing-dev node-llhttp
        libfmt-dev libspdlog-dev zlib1g-dev googletest libgtest-dev)
 test=(ruby-sinatra ruby-rails curl)
-bench=(puma nginx-light wrk gnuplot-nox util-linux)
+bench=(puma nginx-light wrk gnuplot-nox util-linux curl openssl)
 
 case "$profile" in
   build) wanted=("${build[@]}") ;;
