@@ -131,6 +131,31 @@ class TlsTest < Minitest::Test
     end
   end
 
+  # 64 MiB through TLS in 256 KiB pieces: every byte, in order (streamed to
+  # a digest, as a client that does not hold it all would).
+  def test_a_64_mib_download_is_byte_exact
+    path = File.join(self.class.files[:dir], 'huge.bin')
+    unless File.exist?(path)
+      chunk = Random.new(64).bytes(1 << 20)
+      File.open(path, 'wb') { |f| 64.times { |i| f.write(chunk.byteslice(i..) + chunk.byteslice(0, i)) } }
+    end
+    server = tls_server
+    digest = Digest::SHA256.new
+    size = 0
+    https(server, timeout: 60 * E2E::SLOW).start do |http|
+      http.request_get("/file?path=#{path}") do |response|
+        assert_equal '200', response.code
+        assert_equal (64 << 20).to_s, response['content-length']
+        response.read_body do |piece|
+          size += piece.bytesize
+          digest << piece
+        end
+      end
+    end
+    assert_equal 64 << 20, size
+    assert_equal Digest::SHA256.file(path).hexdigest, digest.hexdigest
+  end
+
   def test_slow_reader_gets_every_byte
     server = tls_server
     big = self.class.files[:big]
