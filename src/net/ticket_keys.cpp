@@ -73,9 +73,17 @@ TicketKeys::~TicketKeys() {
   ::munmap(page_, sizeof(Shared));
 }
 
-bool TicketKeys::rotate(Seconds at) {
+bool TicketKeys::rotate(Seconds at) { return rotate(at, false); }
+
+bool TicketKeys::rotate(Seconds at, bool only_if_due) {
   std::uint32_t idle = 0;
   if (!page_->writer.compare_exchange_strong(idle, 1, std::memory_order_acquire)) return false;
+  // Two processes may both have seen the key due; the second one in must not
+  // rotate again, or the key made a moment ago would lose its grace interval.
+  if (only_if_due && at - page_->current_since.load(std::memory_order_relaxed) < rotation_) {
+    page_->writer.store(0, std::memory_order_release);
+    return false;
+  }
   Key fresh;
   const bool made = randomKey(fresh);
   if (made) {
@@ -97,7 +105,7 @@ bool TicketKeys::rotate(Seconds at) {
 std::uint64_t TicketKeys::rotations() const { return page_->made.load(std::memory_order_acquire); }
 
 TicketKeys::Key TicketKeys::current(Seconds at) {
-  if (at - page_->current_since.load(std::memory_order_relaxed) >= rotation_) rotate(at);
+  if (at - page_->current_since.load(std::memory_order_relaxed) >= rotation_) rotate(at, true);
   for (;;) {
     const std::uint64_t before = page_->sequence.load(std::memory_order_acquire);
     Key key = load(page_->current);

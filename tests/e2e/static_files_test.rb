@@ -213,14 +213,18 @@ class StaticFilesTest < Minitest::Test
     slow.write(request_text('GET', '/files/big.bin'))
     received = +''.b
     reader = Thread.new do
-      stop_at = Time.now + 3
+      stop_at = Time.now + 3 * E2E::SLOW
       while Time.now < stop_at
         chunk = slow.wait_readable(0.5) && slow.read_nonblock(64 * 1024, exception: false)
         received << chunk if chunk.is_a?(String)
         sleep 0.05
       end
     end
-    sleep 0.4 # the download is under way
+    # Measured once the download is under way: the head has arrived, so the
+    # app's part of it is over (under GC.stress that alone takes seconds).
+    deadline = Time.now + 10 * E2E::SLOW
+    sleep 0.02 until received.include?("\r\n\r\n") || Time.now > deadline
+    sleep 0.2
 
     timings = Array.new(20) do
       response, seconds = timed do

@@ -51,6 +51,7 @@ class TicketKeys {
 
  private:
   struct Shared;
+  bool rotate(Seconds now, bool only_if_due);
   TicketKeys(Shared* page, std::chrono::seconds rotation) : page_(page), rotation_(rotation.count()) {}
   Shared* page_;
   Seconds rotation_;
