@@ -208,6 +208,14 @@ const std::map<std::string, OptionSpec>& longOptions() {
       {"tls-session-cache-size",
        {"tls_session_cache_size", true,
         intoCountOr(&Settings::Tls::session_cache_size, "off", 0, 10'000'000, "expects sessions (0 to 10000000) or off")}},
+      {"tls-sni", {"tls_sni", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         const auto eq = v.find('=');
+         const auto comma = eq == std::string::npos ? std::string::npos : v.find(',', eq + 1);
+         if (eq == 0 || comma == std::string::npos || comma == eq + 1 || comma + 1 == v.size())
+           return "expects HOST=CERT,KEY (HOST a name or *.domain)";
+         s.tls.sni.push_back({v.substr(0, eq), v.substr(eq + 1, comma - eq - 1), v.substr(comma + 1)});
+         return std::nullopt;
+       }}},
       {"tls-ticket-key-rotation", {"tls_ticket_key_rotation", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          auto d = parseDuration(v);
          if (!d || *d < std::chrono::seconds(60) || *d > std::chrono::hours(24 * 7))
@@ -415,6 +423,8 @@ TLS (see docs/TLS.md)
       --tls-handshake-timeout T  accept to finished handshake, else closed (default 10s)
       --tls-handshake-rate-limit N  new TLS connections a second per worker;
                              over it they are closed at once (default unlimited)
+      --tls-sni HOST=CERT,KEY  another certificate, for clients asking for HOST
+                             (a name or *.domain) by SNI; repeatable
       --tls-session-cache-size N  TLS 1.2 sessions a worker remembers, or off
                              (default 20480; tickets resume on any worker)
       --tls-ticket-key-rotation T  a new session-ticket key this often; the

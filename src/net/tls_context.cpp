@@ -8,8 +8,10 @@
 #include <openssl/x509.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "hyperion/net/tls.hpp"
 
@@ -87,42 +89,85 @@ int ticketKey(SSL* ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENG
   return ok == 1 ? answer : -1;
 }
 
-}  // namespace
 
-Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options, const TlsSession& session) {
-  if (auto problem = readable("TLS certificate", options.cert); !problem.empty()) return Error{problem};
-  if (auto problem = readable("TLS key", options.key); !problem.empty()) return Error{problem};
-  if (options.verify != TlsOptions::Verify::None) {
-    if (auto problem = readable("TLS client CA (ca=)", options.ca); !problem.empty()) return Error{problem};
-  }
-  SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
-  if (!raw) return Error{"TLS: cannot create a context: " + opensslError()};
-  std::shared_ptr<TlsContext> context(new TlsContext(raw));
-
+// What every context of a bind shares: protocol floor, ciphers, ALPN,
+// client-certificate checks, and its certificate and key (`cert`, `key`: the
+// bind's own or an SNI one). An error names the file.
+std::optional<std::string> configure(SSL_CTX* raw, const TlsOptions& options, const std::string& cert,
+                                     const std::string& key) {
+  if (auto problem = readable("TLS certificate", cert); !problem.empty()) return problem;
+  if (auto problem = readable("TLS key", key); !problem.empty()) return problem;
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
   SSL_CTX_set_options(raw, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   // OpenSSL frees per-connection read/write buffers while idle: a keep-alive
   // connection waiting for its next request costs far less memory.
   SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS);
   const std::string ciphers = options.ciphers.empty() ? kDefaultCiphers : options.ciphers;
-  if (SSL_CTX_set_cipher_list(raw, ciphers.c_str()) != 1)
-    return Error{"TLS ciphers \"" + ciphers + "\": " + opensslError()};
-  if (SSL_CTX_use_certificate_chain_file(raw, options.cert.c_str()) != 1)
-    return Error{"TLS certificate " + options.cert + ": " + opensslError()};
-  if (SSL_CTX_use_PrivateKey_file(raw, options.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+  if (SSL_CTX_set_cipher_list(raw, ciphers.c_str()) != 1) return "TLS ciphers \"" + ciphers + "\": " + opensslError();
+  if (SSL_CTX_use_certificate_chain_file(raw, cert.c_str()) != 1)
+    return "TLS certificate " + cert + ": " + opensslError();
+  if (SSL_CTX_use_PrivateKey_file(raw, key.c_str(), SSL_FILETYPE_PEM) != 1) {
     // OpenSSL compares the key with the certificate here already.
     if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
       ERR_clear_error();
-      return Error{"TLS key " + options.key + " does not match the certificate " + options.cert};
+      return "TLS key " + key + " does not match the certificate " + cert;
     }
-    return Error{"TLS key " + options.key + ": " + opensslError()};
+    return "TLS key " + key + ": " + opensslError();
   }
-  if (SSL_CTX_check_private_key(raw) != 1)
-    return Error{"TLS key " + options.key + " does not match the certificate " + options.cert};
+  if (SSL_CTX_check_private_key(raw) != 1) return "TLS key " + key + " does not match the certificate " + cert;
   SSL_CTX_set_alpn_select_cb(raw, selectAlpn, nullptr);
   // Sessions resume only with the context that made them.
   static constexpr unsigned char kSessionContext[] = "hyperion";
   SSL_CTX_set_session_id_context(raw, kSessionContext, sizeof kSessionContext - 1);
+  if (options.verify != TlsOptions::Verify::None) {
+    if (SSL_CTX_load_verify_locations(raw, options.ca.c_str(), nullptr) != 1)
+      return "TLS client CA " + options.ca + ": " + opensslError();
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.ca.c_str())) SSL_CTX_set_client_CA_list(raw, names);
+    int mode = SSL_VERIFY_PEER;
+    if (options.verify == TlsOptions::Verify::ForcePeer) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(raw, mode, nullptr);
+  }
+  return std::nullopt;
+}
+
+// SNI: switch the handshake to the certificate of the name asked for. No
+// name, or one without a certificate of its own: the bind's certificate.
+int selectCertificate(SSL* ssl, int*, void* arg) {
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (!name) return SSL_TLSEXT_ERR_OK;
+  if (SSL_CTX* chosen = static_cast<const TlsContext*>(arg)->contextFor(name)) SSL_set_SSL_CTX(ssl, chosen);
+  return SSL_TLSEXT_ERR_OK;
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options, const TlsSession& session) {
+  if (options.verify != TlsOptions::Verify::None) {
+    if (auto problem = readable("TLS client CA (ca=)", options.ca); !problem.empty()) return Error{problem};
+  }
+  SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
+  if (!raw) return Error{"TLS: cannot create a context: " + opensslError()};
+  std::shared_ptr<TlsContext> context(new TlsContext(raw));
+  if (auto problem = configure(raw, options, options.cert, options.key)) return Error{*problem};
+  for (const SniCertificate& sni : session.sni) {
+    SSL_CTX* named = SSL_CTX_new(TLS_server_method());
+    if (!named) return Error{"TLS: cannot create a context: " + opensslError()};
+    context->sni_.emplace_back(lowercase(sni.host), named);  // owned from here, freed with the context
+    if (auto problem = configure(named, options, sni.cert, sni.key)) return Error{"SNI " + sni.host + ": " + *problem};
+    // After the switch SSL_get_SSL_CTX is this one: the ticket callback (run
+    // for the first context) finds the shared keys through it as well.
+    SSL_CTX_set_app_data(named, context.get());
+  }
+  if (!context->sni_.empty()) SSL_CTX_set_tlsext_servername_callback(raw, selectCertificate);
+  if (!context->sni_.empty()) SSL_CTX_set_tlsext_servername_arg(raw, context.get());
+  // Tickets and the session cache belong to this context even when SNI
+  // switches the certificate (OpenSSL keeps the first context for sessions).
   if (session.cache_size == 0) SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_OFF);
   else if (session.cache_size > 0) SSL_CTX_sess_set_cache_size(raw, session.cache_size);
   auto keys = TicketKeys::create(session.ticket_key_rotation);
@@ -133,20 +178,29 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options
   // A ticket stays accepted for at least one rotation interval (then its key
   // is the previous one for another): the lifetime hint promises no more.
   SSL_CTX_set_timeout(raw, static_cast<long>(session.ticket_key_rotation.count()));
-
-  if (options.verify != TlsOptions::Verify::None) {
-    if (SSL_CTX_load_verify_locations(raw, options.ca.c_str(), nullptr) != 1)
-      return Error{"TLS client CA " + options.ca + ": " + opensslError()};
-    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.ca.c_str())) SSL_CTX_set_client_CA_list(raw, names);
-    int mode = SSL_VERIFY_PEER;
-    if (options.verify == TlsOptions::Verify::ForcePeer) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    SSL_CTX_set_verify(raw, mode, nullptr);
-  }
   ERR_clear_error();
   return context;
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+SSL_CTX* TlsContext::contextFor(std::string_view host) const {
+  const std::string name = lowercase(host);
+  for (const auto& [pattern, ctx] : sni_) {
+    if (pattern == name) return ctx;
+  }
+  // `*.example.com` stands for exactly one label: a.example.com, not example.com or a.b.example.com.
+  const auto dot = name.find('.');
+  if (dot == std::string::npos || dot == 0) return nullptr;
+  for (const auto& [pattern, ctx] : sni_) {
+    if (pattern.size() > 2 && pattern.compare(0, 2, "*.") == 0 && name.compare(dot + 1, std::string::npos, pattern, 2) == 0)
+      return ctx;
+  }
+  return nullptr;
+}
+
+TlsContext::~TlsContext() {
+  for (auto& named : sni_) SSL_CTX_free(named.second);
+  SSL_CTX_free(ctx_);
+}
 
 int rotateTicketKeys(const std::vector<std::shared_ptr<TlsContext>>& contexts) {
   int rotated = 0;

@@ -259,6 +259,7 @@ Result<bool> applyConfigFile(config::CliRequest& request) {
   std::vector<std::pair<std::string, std::string>> values;
   std::vector<std::string> binds;
   std::vector<config::PreloadDir> preload;
+  std::vector<std::string> sni;
   std::string error;
   VALUE config_class = rb_const_get(g_hyperion, id("Config"));
   auto load = [&] {
@@ -274,6 +275,8 @@ Result<bool> applyConfigFile(config::CliRequest& request) {
     }
     VALUE bind_list = rb_funcall(config, id("binds"), 0);
     for (long i = 0; i < RARRAY_LEN(bind_list); ++i) binds.push_back(toStdString(RARRAY_AREF(bind_list, i)));
+    VALUE sni_list = rb_funcall(config, id("sni"), 0);
+    for (long i = 0; i < RARRAY_LEN(sni_list); ++i) sni.push_back(toStdString(RARRAY_AREF(sni_list, i)));
     VALUE dirs = rb_funcall(config, id("preload_static"), 0);
     for (long i = 0; i < RARRAY_LEN(dirs); ++i) {
       VALUE entry = RARRAY_AREF(dirs, i);
@@ -300,6 +303,11 @@ Result<bool> applyConfigFile(config::CliRequest& request) {
   }
   if (!binds.empty() && !request.explicit_keys.count("bind")) settings.binds = binds;
   if (!preload.empty() && !request.explicit_keys.count("preload_static")) settings.preload_static = preload;
+  if (!request.explicit_keys.count("tls_sni")) {
+    for (const auto& entry : sni) {
+      if (auto problem = config::applyConfigSetting(settings, "tls_sni", entry)) return Error{path + ": sni " + *problem};
+    }
+  }
   return true;
 }
 

@@ -14,12 +14,12 @@ class TlsTest < Minitest::Test
   APP = E2E.app('tls_echo')
 
   # A CA-less self-signed certificate for 127.0.0.1 and localhost.
-  def self.certificate(dir, name)
+  def self.certificate(dir, name, common_name = name)
     key = OpenSSL::PKey::EC.generate('prime256v1')
     cert = OpenSSL::X509::Certificate.new
     cert.version = 2
     cert.serial = rand(1 << 64)
-    cert.subject = cert.issuer = OpenSSL::X509::Name.parse("/CN=#{name}")
+    cert.subject = cert.issuer = OpenSSL::X509::Name.parse("/CN=#{common_name}")
     cert.public_key = key
     cert.not_before = Time.now - 60
     cert.not_after = Time.now + 3600
@@ -365,6 +365,44 @@ class TlsTest < Minitest::Test
       assert resumed.call(tickets.last), "#{version}: a ticket of the current key did not resume"
     end
     assert_match(/SIGHUP: new TLS session-ticket key for 1 bind/, server.log)
+  end
+
+  # The certificate a client gets follows the name it asks for (SNI):
+  # names and *.domain wildcards, the bind's own otherwise; from the flags
+  # and from the config file (where the flags, when given, win as for bind).
+  def test_sni_picks_the_certificate_for_the_name_asked_for
+    f = self.class.files
+    api = self.class.certificate(f[:dir], 'sni_api', 'api.example.com')
+    wild = self.class.certificate(f[:dir], 'sni_wild', '*.wild.test')
+    config = File.join(f[:dir], "sni_config_#{name}.rb")
+    File.write(config, <<~RUBY)
+      tls do
+        sni 'api.example.com', cert: #{api[:cert].inspect}, key: #{api[:key].inspect}
+        sni '*.wild.test', cert: #{wild[:cert].inspect}, key: #{wild[:key].inspect}
+      end
+    RUBY
+    from_flags = tls_server(args: ['--tls-sni', "api.example.com=#{api[:cert]},#{api[:key]}",
+                                   '--tls-sni', "*.wild.test=#{wild[:cert]},#{wild[:key]}"])
+    from_config = tls_server(args: ['-C', config])
+    [from_flags, from_config].each do |server|
+      served = lambda do |host|
+        ssl = OpenSSL::SSL::SSLSocket.new(TCPSocket.new('127.0.0.1', server.port), OpenSSL::SSL::SSLContext.new)
+        ssl.sync_close = true
+        ssl.hostname = host if host
+        ssl.connect
+        ssl.write("GET / HTTP/1.1\r\nHost: #{host || 'x'}\r\nConnection: close\r\n\r\n")
+        assert_equal 200, parse_response(ssl.read).first
+        ssl.peer_cert.subject.to_a.find { |entry| entry[0] == 'CN' }[1]
+      ensure
+        ssl&.close
+      end
+      assert_equal 'api.example.com', served.call('api.example.com')
+      assert_equal 'api.example.com', served.call('API.Example.com')
+      assert_equal '*.wild.test', served.call('a.wild.test')
+      assert_equal 'server', served.call('a.b.wild.test')
+      assert_equal 'server', served.call('other.test')
+      assert_equal 'server', served.call(nil)
+    end
   end
 
   def test_a_handshake_that_trickles_is_closed_at_its_deadline

@@ -15,13 +15,14 @@ module Hyperion
     ].freeze
     HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
 
-    attr_reader :path, :settings, :binds, :hooks, :preload_static
+    attr_reader :path, :settings, :binds, :hooks, :preload_static, :sni
 
     def initialize(path = nil)
       @path = path
       @settings = {}
       @binds = []
       @preload_static = [] # [dir, immutable]
+      @sni = [] # "HOST=CERT,KEY", as --tls-sni takes it
       @hooks = Hash.new { |h, k| h[k] = [] }
     end
 
@@ -137,6 +138,8 @@ module Hyperion
       def handshake_rate_limit(value) = @config.settings['tls_handshake_rate_limit'] = value.to_s
       def session_cache_size(value) = @config.settings['tls_session_cache_size'] = value.to_s
       def ticket_key_rotation(value) = @config.settings['tls_ticket_key_rotation'] = value.to_s
+      # `sni 'api.example.com', cert: PATH, key: PATH` (repeatable; '*.example.com' too)
+      def sni(host, cert:, key:) = @config.sni << "#{host}=#{cert},#{key}"
     end
 
     # `logging do level :debug; format :json; requests false; end`

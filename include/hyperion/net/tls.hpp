@@ -8,6 +8,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hyperion/net/ticket_keys.hpp"
@@ -31,9 +33,16 @@ struct TlsOptions {
 
 // Resumption settings of every ssl:// bind (--tls-session-cache-size,
 // --tls-ticket-key-rotation; config `tls do session_cache_size N end`).
+// A certificate chosen by the name a client asks for (SNI): `host` is a
+// name or `*.domain` (one label), matched without regard to case.
+struct SniCertificate {
+  std::string host, cert, key;
+};
+
 struct TlsSession {
   long cache_size = -1;  // sessions a worker remembers (TLS 1.2 IDs); -1: OpenSSL's 20480; 0: none
   std::chrono::seconds ticket_key_rotation{3600};
+  std::vector<SniCertificate> sni;  // --tls-sni: served by every ssl:// bind beside its own certificate
 };
 
 class TlsContext {
@@ -48,11 +57,14 @@ class TlsContext {
   // was made (ticket_keys.hpp); rotateTicketKeys() makes a new one now.
   TicketKeys& ticketKeys() { return *ticket_keys_; }
   bool rotateTicketKeys() { return ticket_keys_->rotate(TicketKeys::now()); }
+  // The context of the SNI certificate for `host`, or null for the bind's own.
+  ssl_ctx_st* contextFor(std::string_view host) const;
 
  private:
   explicit TlsContext(ssl_ctx_st* ctx) : ctx_(ctx) {}
   ssl_ctx_st* ctx_;
   std::unique_ptr<TicketKeys> ticket_keys_;
+  std::vector<std::pair<std::string, ssl_ctx_st*>> sni_;  // lowercased host pattern, owned context
 };
 
 // SIGHUP: a new session-ticket key for each context, which every worker sees

@@ -519,3 +519,16 @@ TEST(Cli, TlsSessionResumption) {
   fails({"--tls-ticket-key-rotation", "30d"});
   fails({"--tls-session-cache-size", "-1"});
 }
+
+TEST(Cli, TlsSniCertificates) {
+  Settings s = ok({"--tls-sni", "api.example.com=/c/api.pem,/k/api.key", "--tls-sni", "*.w.test=a.pem,b.key"}).settings;
+  ASSERT_EQ(s.tls.sni.size(), 2u);
+  EXPECT_EQ(s.tls.sni[0].host, "api.example.com");
+  EXPECT_EQ(s.tls.sni[0].cert, "/c/api.pem");
+  EXPECT_EQ(s.tls.sni[0].key, "/k/api.key");
+  EXPECT_EQ(s.tls.sni[1].host, "*.w.test");
+  fails({"--tls-sni", "api.example.com"});
+  fails({"--tls-sni", "=a.pem,b.key"});
+  fails({"--tls-sni", "h=a.pem,"});
+  fails({"--tls-sni", "h=,b.key"});
+}

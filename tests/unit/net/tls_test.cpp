@@ -188,6 +188,42 @@ TEST(TlsContext, KeyOfAnotherCertificateIsRefused) {
   EXPECT_NE(made.error().find(other.key), std::string::npos) << made.error();
 }
 
+TEST(TlsContext, SniNamesAndWildcardsPickTheirCertificate) {
+  const CertFiles api = makeCert("sni_api");
+  const CertFiles wild = makeCert("sni_wild");
+  TlsOptions options;
+  options.cert = serverCert().cert;
+  options.key = serverCert().key;
+  TlsSession session;
+  session.sni = {{"API.example.com", api.cert, api.key}, {"*.wild.test", wild.cert, wild.key}};
+  auto made = TlsContext::create(options, session);
+  ASSERT_TRUE(made.ok()) << made.error();
+  const TlsContext& context = *made.value();
+  ssl_ctx_st* by_api = context.contextFor("api.example.com");
+  ASSERT_NE(by_api, nullptr);
+  EXPECT_EQ(context.contextFor("Api.Example.COM"), by_api) << "names are matched without regard to case";
+  ssl_ctx_st* by_wild = context.contextFor("a.wild.test");
+  ASSERT_NE(by_wild, nullptr);
+  EXPECT_NE(by_wild, by_api);
+  EXPECT_EQ(context.contextFor("b.wild.test"), by_wild);
+  EXPECT_EQ(context.contextFor("wild.test"), nullptr) << "*.domain is not the domain itself";
+  EXPECT_EQ(context.contextFor("a.b.wild.test"), nullptr) << "*. stands for one label";
+  EXPECT_EQ(context.contextFor("example.com"), nullptr);
+  EXPECT_EQ(context.contextFor("other.test"), nullptr);
+}
+
+TEST(TlsContext, AnSniCertificateThatIsMissingNamesTheHostAndFile) {
+  TlsOptions options;
+  options.cert = serverCert().cert;
+  options.key = serverCert().key;
+  TlsSession session;
+  session.sni = {{"api.example.com", "/nonexistent/api.pem", serverCert().key}};
+  auto made = TlsContext::create(options, session);
+  ASSERT_FALSE(made.ok());
+  EXPECT_NE(made.error().find("SNI api.example.com"), std::string::npos) << made.error();
+  EXPECT_NE(made.error().find("/nonexistent/api.pem"), std::string::npos) << made.error();
+}
+
 TEST(TlsContext, NotPemIsRefused) {
   const std::string junk = tempPath("junk.pem");
   FILE* out = std::fopen(junk.c_str(), "w");
