@@ -61,8 +61,7 @@ int run(int argc, char** argv, void* stack_marker) {
     if (auto claimed = proc::claimPidfile(*settings.pidfile); !claimed) return fail(claimed.error());
   }
   // One shared socket per bind unless --reuse-port asks for one per worker.
-  net::TlsSession tls_session{settings.tls.session_cache_size, settings.tls.ticket_key_rotation, {}};
-  for (const auto& sni : settings.tls.sni) tls_session.sni.push_back({sni.host, sni.cert, sni.key});
+  const net::TlsSession tls_session{settings.tls.session_cache_size, settings.tls.ticket_key_rotation, settings.tls.sni};
   auto listeners = net::bindListeners(config::effectiveBinds(settings),
                                       single || !settings.reuse_port ? 1 : settings.workers, tls_session);
   if (!listeners) {

@@ -15,9 +15,12 @@ namespace hyperion::net {
 
 // Only atomics, so the page means the same to every process that maps it
 // (std::atomic of 64 bits is lock-free, hence address-free, on Linux).
+namespace {
+constexpr std::size_t kKeyWords = sizeof(TicketKeys::Key) / sizeof(std::uint64_t);
+static_assert(sizeof(TicketKeys::Key) % sizeof(std::uint64_t) == 0, "a Key is copied as whole words");
+}  // namespace
+
 struct TicketKeys::Shared {
-  static constexpr std::size_t kWords = sizeof(Key) / sizeof(std::uint64_t);
-  static_assert(sizeof(Key) % sizeof(std::uint64_t) == 0, "a Key is copied as whole words");
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the page is shared between processes");
 
   std::atomic<std::uint64_t> sequence{0};  // odd while a writer changes what follows
@@ -25,20 +28,20 @@ struct TicketKeys::Shared {
   std::atomic<std::uint64_t> made{0};
   std::atomic<Seconds> current_since{0};
   std::atomic<Seconds> previous_retired{std::numeric_limits<Seconds>::min()};  // min: no previous key
-  std::atomic<std::uint64_t> current[kWords];
-  std::atomic<std::uint64_t> previous[kWords];
+  std::atomic<std::uint64_t> current[kKeyWords];
+  std::atomic<std::uint64_t> previous[kKeyWords];
 };
 
 namespace {
 
 void store(std::atomic<std::uint64_t>* words, const TicketKeys::Key& key) {
-  std::uint64_t plain[sizeof(TicketKeys::Key) / sizeof(std::uint64_t)];
+  std::uint64_t plain[kKeyWords];
   std::memcpy(plain, &key, sizeof plain);
   for (std::size_t i = 0; i < std::size(plain); ++i) words[i].store(plain[i], std::memory_order_relaxed);
 }
 
 TicketKeys::Key load(const std::atomic<std::uint64_t>* words) {
-  std::uint64_t plain[sizeof(TicketKeys::Key) / sizeof(std::uint64_t)];
+  std::uint64_t plain[kKeyWords];
   for (std::size_t i = 0; i < std::size(plain); ++i) plain[i] = words[i].load(std::memory_order_relaxed);
   TicketKeys::Key key;
   std::memcpy(&key, plain, sizeof plain);
@@ -104,36 +107,31 @@ bool TicketKeys::rotate(Seconds at, bool only_if_due) {
 
 std::uint64_t TicketKeys::rotations() const { return page_->made.load(std::memory_order_acquire); }
 
-TicketKeys::Key TicketKeys::current(Seconds at) {
-  if (at - page_->current_since.load(std::memory_order_relaxed) >= rotation_) rotate(at, true);
+TicketKeys::Ring TicketKeys::read() const {
   for (;;) {
     const std::uint64_t before = page_->sequence.load(std::memory_order_acquire);
-    Key key = load(page_->current);
+    Ring ring{load(page_->current), load(page_->previous), page_->previous_retired.load(std::memory_order_relaxed)};
     std::atomic_thread_fence(std::memory_order_acquire);
-    if ((before & 1) == 0 && page_->sequence.load(std::memory_order_relaxed) == before) return key;
+    if ((before & 1) == 0 && page_->sequence.load(std::memory_order_relaxed) == before) return ring;
   }
 }
 
+TicketKeys::Key TicketKeys::current(Seconds at) {
+  if (at - page_->current_since.load(std::memory_order_relaxed) >= rotation_) rotate(at, true);
+  return read().current;
+}
+
 std::optional<TicketKeys::Key> TicketKeys::find(const unsigned char* name, Seconds at, bool& renew) const {
-  Key current, previous;
-  Seconds retired = 0;
-  for (;;) {
-    const std::uint64_t before = page_->sequence.load(std::memory_order_acquire);
-    current = load(page_->current);
-    previous = load(page_->previous);
-    retired = page_->previous_retired.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if ((before & 1) == 0 && page_->sequence.load(std::memory_order_relaxed) == before) break;
-  }
-  if (std::memcmp(name, current.name.data(), current.name.size()) == 0) {
+  const Ring ring = read();
+  if (std::memcmp(name, ring.current.name.data(), ring.current.name.size()) == 0) {
     renew = false;
-    return current;
+    return ring.current;
   }
   // The previous key decrypts for one interval after it stopped encrypting.
-  if (retired != std::numeric_limits<Seconds>::min() && at - retired < rotation_ &&
-      std::memcmp(name, previous.name.data(), previous.name.size()) == 0) {
+  if (ring.previous_retired != std::numeric_limits<Seconds>::min() && at - ring.previous_retired < rotation_ &&
+      std::memcmp(name, ring.previous.name.data(), ring.previous.name.size()) == 0) {
     renew = true;
-    return previous;
+    return ring.previous;
   }
   return std::nullopt;
 }

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <optional>
 
+#include "hyperion/log/logger.hpp"
 #include "hyperion/net/tls.hpp"
 
 namespace hyperion::net {
@@ -164,8 +165,10 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options
     // for the first context) finds the shared keys through it as well.
     SSL_CTX_set_app_data(named, context.get());
   }
-  if (!context->sni_.empty()) SSL_CTX_set_tlsext_servername_callback(raw, selectCertificate);
-  if (!context->sni_.empty()) SSL_CTX_set_tlsext_servername_arg(raw, context.get());
+  if (!context->sni_.empty()) {
+    SSL_CTX_set_tlsext_servername_callback(raw, selectCertificate);
+    SSL_CTX_set_tlsext_servername_arg(raw, context.get());
+  }
   // Tickets and the session cache belong to this context even when SNI
   // switches the certificate (OpenSSL keeps the first context for sessions).
   if (session.cache_size == 0) SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_OFF);
@@ -205,6 +208,8 @@ TlsContext::~TlsContext() {
 int rotateTicketKeys(const std::vector<std::shared_ptr<TlsContext>>& contexts) {
   int rotated = 0;
   for (const auto& context : contexts) rotated += context->rotateTicketKeys() ? 1 : 0;
+  if (rotated > 0)
+    spdlog::info("SIGHUP: new TLS session-ticket key for {} bind(s); the previous one is still accepted", rotated);
   return rotated;
 }
 

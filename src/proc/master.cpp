@@ -200,10 +200,7 @@ void Master::handleSignal(int signal) {
       break;
     case SIGHUP:
       // Log reopening and certificate reloading come with the operations work.
-      if (int rotated = net::rotateTicketKeys(net::tlsContexts(listeners_)); rotated > 0)
-        spdlog::info("SIGHUP: new TLS session-ticket key for {} bind(s); the previous one is still accepted", rotated);
-      else
-        spdlog::info("SIGHUP: nothing to do (no ssl:// bind)");
+      if (net::rotateTicketKeys(net::tlsContexts(listeners_)) == 0) spdlog::info("SIGHUP: nothing to do (no ssl:// bind)");
       break;
     default:
       spdlog::info("SIG{} is not handled yet; ignoring", signalName(signal));

@@ -35,12 +35,7 @@ StopKind waitForStopSignal(SignalPipe& signals, AppHost& host, const std::vector
     for (int signal : signals.drain()) {
       if (signal == SIGTERM || signal == SIGINT) return StopKind::Graceful;
       if (signal == SIGQUIT) return StopKind::Immediate;
-      if (signal == SIGHUP) {
-        if (int rotated = net::rotateTicketKeys(tls); rotated > 0) {
-          spdlog::info("SIGHUP: new TLS session-ticket key for {} bind(s); the previous one is still accepted", rotated);
-          continue;
-        }
-      }
+      if (signal == SIGHUP && net::rotateTicketKeys(tls) > 0) continue;
       spdlog::info("ignoring SIG{} in worker", signalName(signal));
     }
   }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "hyperion/net/sni_certificate.hpp"
+
 namespace hyperion::config {
 
 enum class LogFormat { Text, Json };
@@ -69,10 +71,7 @@ struct Settings {
     int handshake_rate_limit = 0;  // new TLS connections a second per worker; 0: unlimited
     long session_cache_size = -1;  // TLS 1.2 session IDs a worker remembers; -1: OpenSSL's default; 0: off
     std::chrono::seconds ticket_key_rotation{3600};  // a new session-ticket key this often
-    struct Sni {
-      std::string host, cert, key;  // host: a name or *.domain
-    };
-    std::vector<Sni> sni;  // --tls-sni HOST=CERT,KEY (repeatable): more certificates, chosen by SNI
+    std::vector<net::SniCertificate> sni;  // --tls-sni HOST=CERT,KEY (repeatable): more certificates, chosen by SNI
   } tls;
 };
 

@@ -41,10 +41,10 @@ struct Listener {
 Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris, int slots,
                                             const TlsSession& session = {});
 
-// Keeps the listeners for `slot` (and the shared ones); closes the rest.
 // The distinct TLS contexts of these listeners (one per ssl:// bind).
 std::vector<std::shared_ptr<TlsContext>> tlsContexts(const std::vector<Listener>& listeners);
 
+// Keeps the listeners for `slot` (and the shared ones); closes the rest.
 std::vector<Listener> listenersForSlot(std::vector<Listener>& all, int slot);
 
 }  // namespace hyperion::net

@@ -51,7 +51,12 @@ class TicketKeys {
 
  private:
   struct Shared;
+  struct Ring {  // a consistent copy of the page's keys
+    Key current, previous;
+    Seconds previous_retired;
+  };
   bool rotate(Seconds now, bool only_if_due);
+  Ring read() const;  // the seqlock reader
   TicketKeys(Shared* page, std::chrono::seconds rotation) : page_(page), rotation_(rotation.count()) {}
   Shared* page_;
   Seconds rotation_;

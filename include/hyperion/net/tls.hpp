@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "hyperion/net/sni_certificate.hpp"
 #include "hyperion/net/ticket_keys.hpp"
 #include "hyperion/net/transport.hpp"
 #include "hyperion/util/result.hpp"
@@ -31,14 +32,8 @@ struct TlsOptions {
   std::string ciphers;  // TLS 1.2 cipher list; empty: a modern default (TLS 1.3 suites are OpenSSL's)
 };
 
-// Resumption settings of every ssl:// bind (--tls-session-cache-size,
-// --tls-ticket-key-rotation; config `tls do session_cache_size N end`).
-// A certificate chosen by the name a client asks for (SNI): `host` is a
-// name or `*.domain` (one label), matched without regard to case.
-struct SniCertificate {
-  std::string host, cert, key;
-};
-
+// What every ssl:// bind shares beside its own query: resumption settings
+// (--tls-session-cache-size, --tls-ticket-key-rotation) and SNI certificates.
 struct TlsSession {
   long cache_size = -1;  // sessions a worker remembers (TLS 1.2 IDs); -1: OpenSSL's 20480; 0: none
   std::chrono::seconds ticket_key_rotation{3600};
@@ -68,7 +63,7 @@ class TlsContext {
 };
 
 // SIGHUP: a new session-ticket key for each context, which every worker sees
-// at once (the keys are shared); returns how many rotated.
+// at once (the keys are shared); logs and returns how many rotated.
 int rotateTicketKeys(const std::vector<std::shared_ptr<TlsContext>>& contexts);
 
 class TlsTransport final : public Transport {
