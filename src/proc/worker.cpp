@@ -124,7 +124,7 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   ::pthread_sigmask(SIG_BLOCK, &all, &old_mask);
   std::thread loop([&server] { server.run(); });
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  host.startRubyThreads(settings.threads, queue, server);
+  host.startRubyThreads(settings.threads, queue);
   spdlog::info("worker {} ready: {} Ruby threads, {}", spec.index, settings.threads, server.ioDescription());
   if (spec.ready_fd >= 0) {
     auto byte = static_cast<unsigned char>(spec.index & 0xff);

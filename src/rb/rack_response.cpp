@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "hyperion/log/logger.hpp"
-#include "hyperion/server/http_server.hpp"
+#include "hyperion/server/exchange.hpp"
 #include "runtime.hpp"
 
 namespace hyperion::rb {
@@ -363,7 +363,7 @@ int handleExchange(ThreadState& ts) {
     input.request_is_head = request.isHead();
     input.request_version_minor = request.version_minor;
     input.request_keep_alive = request.keep_alive;
-    input.server_draining = ts.rt->server && ts.rt->server->draining();
+    input.server_draining = ex.serverDraining();
     if (ts.body_kind == BodyKind::Array) input.body_length = arrayBodyLength(ts.array_body);
     if (ts.body_kind == BodyKind::Each) {
       if (auto size = wholeFileSize(ts)) {

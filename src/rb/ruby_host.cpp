@@ -11,7 +11,7 @@
 #include "hyperion/net/listener.hpp"
 #include "hyperion/proc/pidfile.hpp"
 #include "hyperion/rb/embedded_ruby.hpp"
-#include "hyperion/server/http_server.hpp"
+#include "hyperion/server/dispatch_queue.hpp"
 #include "runtime.hpp"
 
 namespace hyperion::rb {
@@ -117,9 +117,8 @@ class RubyHost final : public proc::AppHost {
         const_cast<std::function<void()>*>(&fn), nullptr, nullptr);
   }
 
-  void startRubyThreads(int count, server::DispatchQueue& queue, server::HttpServer& server) override {
+  void startRubyThreads(int count, server::DispatchQueue& queue) override {
     rt_.queue = &queue;
-    rt_.server = &server;
     queue.setThreads(static_cast<std::size_t>(count));
     rt_.thread_objects.reserve(static_cast<std::size_t>(count));
     threads_.reserve(static_cast<std::size_t>(count));

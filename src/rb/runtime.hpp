@@ -13,10 +13,6 @@
 #include "hyperion/static/route_table.hpp"
 #include "ruby_api.hpp"
 
-namespace hyperion::server {
-class HttpServer;
-}
-
 namespace hyperion::rb {
 
 // Frozen, deduplicated Strings, built once: the keys and common values of
@@ -49,8 +45,7 @@ struct RubyRuntime {
   VALUE empty_input = Qnil;  // the one rack.input of every request without a body
   EnvKeys keys{};            // zero bits are Qfalse: nothing to mark until set
   std::vector<VALUE> thread_objects;  // the ThreadState wrappers (each marks its own VALUEs)
-  server::HttpServer* server = nullptr;
-  server::DispatchQueue* queue = nullptr;
+  server::DispatchQueue* queue = nullptr;  // the worker's; set before the threads start
   bool stopping = false;  // a Ruby thread that dies now is not replaced
   static_files::RouteTable routes;          // Hyperion::Server.handle_static / handle
   std::vector<std::string> rails_public;    // auto-detected static dir, if any

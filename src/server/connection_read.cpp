@@ -1,10 +1,9 @@
-// Reading, parsing and handing requests to Ruby: the inbound half of a connection.
+// Reading: the inbound half of a connection, up to the session.
 #include <sys/epoll.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "hyperion/http1/response.hpp"
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/http_server.hpp"
 
@@ -21,8 +20,8 @@ constexpr std::size_t kMaxBufferedWhileBusy = 1024 * 1024;
 void HttpServer::onReadable(Connection& conn) {
   if (conn.broken || conn.peer_closed) return;
   for (;;) {
-    if (conn.in_flight && conn.pendingInput() >= kMaxBufferedWhileBusy) {
-      conn.read_paused = true;  // resumed by onFinish
+    if (conn.session->busy() && conn.pendingInput() >= kMaxBufferedWhileBusy) {
+      conn.read_paused = true;  // the session resumes reading when it is free
       break;
     }
     if (conn.input_offset > 0 && conn.input_offset == conn.input.size()) {
@@ -79,8 +78,8 @@ void HttpServer::onReceived(Connection& conn, const char* data, std::size_t n) {
       conn.input.clear();
       conn.input_offset = 0;
     }
-    if (conn.in_flight && conn.pendingInput() >= kMaxBufferedWhileBusy && !conn.hijack_waiting) {
-      conn.read_paused = true;  // resumed by onFinish
+    if (conn.session->busy() && conn.pendingInput() >= kMaxBufferedWhileBusy && !conn.hijack_waiting) {
+      conn.read_paused = true;  // the session resumes reading when it is free
       stopRecv(conn);
     }
   }
@@ -90,93 +89,14 @@ void HttpServer::onReceived(Connection& conn, const char* data, std::size_t n) {
 void HttpServer::afterRead(Connection& conn) {
   // A TLS handshake answers from inside a read; send what the socket did not take.
   if (conn.transport->hasPendingOutput()) flush(conn);
-  if (!conn.in_flight) processInput(conn);
-  if (conn.peer_closed && !conn.in_flight && conn.output.empty()) {
+  conn.session->onInput(conn);
+  if (conn.peer_closed && !conn.session->busy() && conn.output.empty()) {
     // EOF with nothing left to answer (a half-sent request is simply dropped).
     doomed_.push_back(conn.id);
   }
 }
 
-void HttpServer::processInput(Connection& conn) {
-  while (!conn.in_flight && !conn.close_after_flush && !conn.broken) {
-    if (conn.pendingInput() == 0) return;
-    const bool was_idle = conn.parser.phase() == http1::RequestParser::Phase::Idle;
-    auto outcome = conn.parser.feed(conn.input.data() + conn.input_offset, conn.pendingInput());
-    if (was_idle && conn.parser.phase() != http1::RequestParser::Phase::Idle) conn.request_started = now_;
-    if (outcome.status == http1::RequestParser::Status::Failed) {
-      rejectRequest(conn, conn.parser.error());
-      return;
-    }
-    conn.input_offset += outcome.consumed;
-    if (conn.parser.takeContinueRequest()) {
-      queueOutput(conn, "HTTP/1.1 100 Continue\r\n\r\n", nullptr);
-      flush(conn);
-    }
-    if (outcome.status == http1::RequestParser::Status::NeedMore) {
-      if (conn.input_offset == conn.input.size()) {
-        conn.input.clear();
-        conn.input_offset = 0;
-      }
-      return;
-    }
-    dispatch(conn, conn.parser.takeRequest());
-  }
-}
-
-void HttpServer::dispatch(Connection& conn, http1::Request request) {
-  int handler_id = -1;
-  if (answerNatively(conn, request, handler_id)) return;  // the loop goes on to the next request
-  auto exchange = std::make_shared<Exchange>(conn.id, std::move(request), conn.peer, mailbox_);
-  exchange->setRouteHandler(handler_id);
-  conn.in_flight = exchange;
-  queue_.push(std::move(exchange));
-}
-
-void HttpServer::rejectRequest(Connection& conn, const http1::ParseError& error) {
-  // Limits and malformed input are answered here; Ruby never sees them.
-  // 500 is our failure (a temp file could not be written); 501/505 are the
-  // client asking for what we do not speak, like any 4xx.
-  if (error.status == 500) spdlog::error("{}: {} -> {}", conn.peer.remote_addr, error.reason, error.status);
-  else spdlog::info("rejected request from {}: {} -> {}", conn.peer.remote_addr, error.reason, error.status);
-  std::string body = std::string(http1::reasonPhrase(error.status)) + "\n";
-  queueOutput(conn, http1::buildSimpleResponse(error.status, body, false), nullptr);
-  conn.close_after_flush = true;
-  conn.linger_on_close = true;
-  conn.input.clear();
-  conn.input_offset = 0;
-  flush(conn);
-  if (conn.output.empty()) closeWhenDone(conn);
-}
-
-void HttpServer::onFinish(Connection& conn, Exchange& exchange, bool keep_alive) {
-  const auto& request = exchange.request();
-  if (exchange.status() > 0) {
-    const double ms = std::chrono::duration<double, std::milli>(now_ - exchange.startedAt()).count();
-    log::logAccess({conn.peer.remote_addr, request.method, request.target, request.protocol(), exchange.status(),
-                    exchange.bodyBytes(), ms});
-  }
-  conn.in_flight.reset();
-  conn.idle_since = now_;
-  if (!keep_alive || draining()) conn.close_after_flush = true;
-  if (conn.close_after_flush || conn.broken) {
-    closeWhenDone(conn);
-    return;
-  }
-  processInput(conn);  // the next pipelined request, if one is buffered
-  if (conn.read_paused && !conn.in_flight) {
-    conn.read_paused = false;
-    resumeReading(conn);
-  } else if (conn.peer_closed && !conn.in_flight) {
-    closeWhenDone(conn);
-  }
-}
-
-void HttpServer::onHijack(Connection& conn, const std::shared_ptr<Exchange>& exchange) {
-  flush(conn);  // anything the app wrote before hijacking goes first
-  if (conn.broken || !conn.output.empty()) {
-    exchange->completeHijack(-1, {});
-    return;
-  }
+void HttpServer::handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) {
   // From here the socket is the app's: stop watching it and never close it.
   unwatch(conn);
   conn.hijack_waiting = exchange;
@@ -189,8 +109,7 @@ void HttpServer::finishHijack(Connection& conn) {
   std::shared_ptr<Exchange> exchange = std::move(conn.hijack_waiting);
   std::string leftover = conn.input.substr(conn.input_offset);
   int fd = conn.fd.release();
-  conn.in_flight.reset();
-  doomed_.push_back(conn.id);
+  doomed_.push_back(conn.id);  // the session (and its hold on the exchange) goes with it
   exchange->completeHijack(fd, std::move(leftover));
 }
 

@@ -1,5 +1,7 @@
 // Writing responses and closing: the outbound half of a connection.
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <unistd.h>
@@ -31,6 +33,35 @@ void HttpServer::queueChunk(Connection& conn, OutputChunk chunk) {
   if (chunk.length() == 0) return;
   if (conn.output.empty()) conn.last_write = now_;  // the write-timeout clock starts now
   conn.output.push_back(std::move(chunk));
+}
+
+void HttpServer::queueFile(Connection& conn, const std::string& path, std::uint64_t size,
+                           std::shared_ptr<Exchange> owner) {
+  // Small files come from the page cache and leave with the head in one
+  // writev; larger ones (or ones that changed size) go out with sendfile.
+  if (auto cached = page_cache_.get(path); cached && cached->size == size) {
+    OutputChunk chunk;
+    chunk.view = cached->body;
+    chunk.keeper = cached;
+    chunk.owner = std::move(owner);  // sendFile counted these bytes as unsent
+    queueChunk(conn, std::move(chunk));
+    flush(conn);
+    return;
+  }
+  net::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st{};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < size) {
+    spdlog::error("cannot send {} to {}: {}", path, conn.peer.remote_addr,
+                  fd ? "file shorter than announced" : std::strerror(errno));
+    markBroken(conn);
+    return;
+  }
+  OutputChunk chunk;
+  chunk.file = std::move(fd);
+  chunk.file_left = size;
+  chunk.owner = std::move(owner);
+  queueChunk(conn, std::move(chunk));
+  flush(conn);
 }
 
 // A transport that cannot send files (TLS without kTLS) gets the file as
@@ -144,7 +175,13 @@ void HttpServer::flush(Connection& conn) {
     }
   }
   if (!flushTransport(conn)) return;
-  if (conn.output.empty() && !conn.in_flight && (conn.close_after_flush || conn.peer_closed)) closeWhenDone(conn);
+  if (conn.output.empty() && !conn.broken) conn.session->onWritable(conn);
+}
+
+void HttpServer::flushSoon(Connection& conn) {
+  if (conn.flush_pending) return;
+  conn.flush_pending = true;
+  to_flush_.push_back(conn.id);
 }
 
 void HttpServer::markBroken(Connection& conn) {
@@ -158,10 +195,10 @@ void HttpServer::markBroken(Connection& conn) {
     conn.output_offset = 0;
   }
   conn.output.clear();
-  if (conn.in_flight) {
-    // The Ruby thread still holds this exchange: keep the fd (so its number
+  conn.session->onClientGone();
+  if (conn.session->busy()) {
+    // A Ruby thread still holds an exchange: keep the fd (so its number
     // cannot be reused under it) until the exchange finishes.
-    conn.in_flight->onClientGone();
     unwatch(conn);
     return;
   }
@@ -170,7 +207,7 @@ void HttpServer::markBroken(Connection& conn) {
 
 void HttpServer::closeWhenDone(Connection& conn) {
   conn.close_after_flush = true;
-  if (conn.in_flight) return;
+  if (conn.session->busy()) return;
   if (conn.broken) {
     doomed_.push_back(conn.id);
     return;

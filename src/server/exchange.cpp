@@ -5,17 +5,31 @@
 namespace hyperion::server {
 
 Exchange::Exchange(std::uint64_t connection_id, http1::Request request, PeerInfo peer,
-                   std::shared_ptr<LoopMailbox> mailbox)
+                   std::weak_ptr<LoopMailbox> mailbox)
     : connection_id_(connection_id),
       request_(std::move(request)),
       peer_(std::move(peer)),
       mailbox_(std::move(mailbox)),
       started_(std::chrono::steady_clock::now()) {}
 
+bool Exchange::post(LoopMessage message) {
+  if (auto mailbox = mailbox_.lock()) {
+    mailbox->post(std::move(message));
+    return true;
+  }
+  onClientGone();
+  return false;
+}
+
+bool Exchange::serverDraining() const {
+  auto mailbox = mailbox_.lock();
+  return !mailbox || mailbox->draining();
+}
+
 void Exchange::send(std::string bytes) {
   if (bytes.empty() || clientGone()) return;
   unsent_.fetch_add(bytes.size(), std::memory_order_acq_rel);
-  mailbox_->post(LoopMessage{LoopMessage::Kind::Send, shared_from_this(), std::move(bytes), true});
+  post(LoopMessage{LoopMessage::Kind::Send, shared_from_this(), std::move(bytes), true});
 }
 
 void Exchange::sendFile(std::string path, std::uint64_t size) {
@@ -25,7 +39,7 @@ void Exchange::sendFile(std::string path, std::uint64_t size) {
   LoopMessage message{LoopMessage::Kind::SendFile, shared_from_this(), {}, true};
   message.path = std::move(path);
   message.size = size;
-  mailbox_->post(std::move(message));
+  post(std::move(message));
 }
 
 bool Exchange::waitWritable() {
@@ -56,11 +70,11 @@ void Exchange::finish(bool keep_alive, int status, std::size_t body_bytes, std::
   body_bytes_ = body_bytes;
   if (clientGone()) last_bytes.clear();
   if (!last_bytes.empty()) unsent_.fetch_add(last_bytes.size(), std::memory_order_acq_rel);
-  mailbox_->post(LoopMessage{LoopMessage::Kind::Finish, shared_from_this(), std::move(last_bytes), keep_alive});
+  post(LoopMessage{LoopMessage::Kind::Finish, shared_from_this(), std::move(last_bytes), keep_alive});
 }
 
 int Exchange::hijack(std::string& leftover) {
-  mailbox_->post(LoopMessage{LoopMessage::Kind::Hijack, shared_from_this(), {}, false});
+  if (!post(LoopMessage{LoopMessage::Kind::Hijack, shared_from_this(), {}, false})) return -1;
   std::unique_lock lock(mutex_);
   cv_.wait(lock, [&] { return hijack_done_ || interrupted_; });
   if (!hijack_done_) return -1;  // the loop is gone (forced shutdown)

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "hyperion/http1/session.hpp"
 #include "hyperion/log/logger.hpp"
 
 namespace hyperion::server {
@@ -274,9 +275,11 @@ Connection* HttpServer::adoptConnection(int fd, const sockaddr_storage& addr, co
     }
   } else if (transport_factory_) transport = transport_factory_(fd);
   const std::uint64_t id = next_id_++;
-  auto owned = std::make_unique<Connection>(id, net::UniqueFd(fd), std::move(transport), std::move(peer),
-                                            settings_.limits, settings_.tmp_dir);
+  auto owned = std::make_unique<Connection>(id, net::UniqueFd(fd), std::move(transport), std::move(peer));
   Connection& conn = *owned;
+  // HTTP/1.1 until the protocol says otherwise (ALPN h2, an h2c preface or
+  // Upgrade, a WebSocket 101 will replace it and keep conn.input).
+  conn.session = std::make_unique<http1::Http1Session>(static_cast<SessionHost&>(*this));
   conn.idle_since = conn.last_read = conn.last_write = now_;
   if (uring_) {  // the caller arms the recv
     connections_.emplace(id, std::move(owned));
@@ -314,6 +317,8 @@ void HttpServer::awaitWritable(Connection& conn) {
 }
 
 void HttpServer::resumeReading(Connection& conn) {
+  if (!conn.read_paused) return;
+  conn.read_paused = false;
   if (!uring_) {
     onReadable(conn);
     return;
@@ -356,54 +361,23 @@ void HttpServer::handleMessage(LoopMessage& message) {
   if (message.kind == LoopMessage::Kind::Wake || !message.exchange) return;
   Exchange& exchange = *message.exchange;
   Connection* conn = find(exchange.connectionId());
-  if (!conn || conn->in_flight.get() != &exchange) {
-    // The connection went away (or was hijacked): nothing will be written;
-    // release whoever waits on this exchange.
+  if (!conn || !conn->fd.valid() || !conn->session->owns(exchange)) {
+    // The connection went away (or its socket was handed over to a hijack):
+    // nothing will be written; release whoever waits on this exchange.
     exchange.onClientGone();
     if (message.kind == LoopMessage::Kind::Hijack) exchange.completeHijack(-1, {});
     return;
   }
-  // Send carries bytes; Finish may carry the response's last bytes too.
-  if (!message.bytes.empty()) {
-    if (conn->broken) {
-      exchange.onBytesWritten(message.bytes.size());
-    } else {
-      queueOutput(*conn, std::move(message.bytes), message.exchange);
-      if (!conn->flush_pending) {
-        conn->flush_pending = true;
-        to_flush_.push_back(conn->id);
-      }
-    }
-  }
-  switch (message.kind) {
-    case LoopMessage::Kind::Send:
-      break;
-    case LoopMessage::Kind::Finish:
-      onFinish(*conn, exchange, message.keep_alive);
-      break;
-    case LoopMessage::Kind::Hijack:
-      onHijack(*conn, message.exchange);
-      break;
-    case LoopMessage::Kind::SendFile:
-      if (!conn->broken) onSendFile(*conn, message);
-      else exchange.onClientGone();
-      break;
-    default:
-      break;
-  }
+  conn->session->onMessage(*conn, message);
 }
 
 void HttpServer::startDraining() {
   if (draining()) return;
-  draining_.store(true, std::memory_order_release);
+  mailbox_->setDraining();
   listening_ = false;
   for (std::size_t i = 0; i < listeners_.size(); ++i) unwatchListener(i);  // paused ones: a harmless ENOENT
   listeners_.clear();  // closes our copies; the master keeps its own
-  for (auto& [id, conn] : connections_) {
-    // Idle keep-alive connections go now; busy ones after their response.
-    conn->close_after_flush = true;
-    if (!conn->in_flight && conn->output.empty()) doomed_.push_back(id);
-  }
+  for (auto& [id, conn] : connections_) conn->session->onDrain(*conn);
 }
 
 }  // namespace hyperion::server

@@ -1,6 +1,7 @@
 // Deadlines: a connection that stalls is answered (408) or closed, so slow or
-// idle clients cannot pin memory or file descriptors forever.
-#include "hyperion/http1/response.hpp"
+// idle clients cannot pin memory or file descriptors forever. The socket's
+// own (lingering close, a client that reads nothing, a TLS handshake) are
+// kept here; the protocol's by the session.
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/http_server.hpp"
 
@@ -23,7 +24,7 @@ void HttpServer::checkTimeouts() {
       }
       continue;
     }
-    if (conn.in_flight || conn.close_after_flush) continue;  // the app's time is its own
+    if (conn.session->busy() || conn.close_after_flush) continue;  // the app's time is its own
     if (!conn.transport->established()) {
       // idle_since is the accept time until a first response exists.
       if (now_ - conn.idle_since > limits.tls_handshake_timeout) {
@@ -33,19 +34,7 @@ void HttpServer::checkTimeouts() {
       }
       continue;
     }
-    switch (conn.parser.phase()) {
-      case http1::RequestParser::Phase::Idle:
-        if (now_ - std::max(conn.idle_since, conn.last_read) > limits.keepalive_timeout) doomed_.push_back(id);
-        break;
-      case http1::RequestParser::Phase::Headers:
-        if (now_ - conn.request_started > limits.header_timeout)
-          rejectRequest(conn, {408, "request headers not received in time"});
-        break;
-      case http1::RequestParser::Phase::Body:
-        if (now_ - conn.last_read > limits.body_timeout)
-          rejectRequest(conn, {408, "request body stalled"});
-        break;
-    }
+    conn.session->onTimeout(conn);  // idle keep-alive, slow headers, a stalled body
   }
 }
 

@@ -13,7 +13,6 @@
 
 namespace hyperion::server {
 class DispatchQueue;
-class HttpServer;
 }  // namespace hyperion::server
 
 namespace hyperion::static_files {
@@ -40,8 +39,10 @@ class AppHost {
   virtual pid_t forkProcess() = 0;
   // Runs fn with the GVL released (fn must not touch Ruby).
   virtual void withoutGvl(const std::function<void()>& fn) = 0;
-  // Starts `count` Ruby threads serving requests from queue.
-  virtual void startRubyThreads(int count, server::DispatchQueue& queue, server::HttpServer& server) = 0;
+  // Starts `count` Ruby threads serving requests from queue (which outlives
+  // them: runWorker ends the process without returning). The Ruby side never
+  // sees the loop itself; each request's Exchange says all it needs.
+  virtual void startRubyThreads(int count, server::DispatchQueue& queue) = 0;
   // Joins them (the queue must be closed first); kills any still busy after grace.
   virtual void stopRubyThreads(std::chrono::milliseconds grace) = 0;
   // Runs at_exit handlers and finalizers, then ends the process.

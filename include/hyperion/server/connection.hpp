@@ -1,6 +1,8 @@
 #pragma once
-// One client connection as the event loop sees it. Owned and touched only by
-// the loop thread; a Ruby thread only ever holds the Exchange in flight.
+// One client connection as the event loop sees it: the socket part (fd,
+// transport, buffers, arming, deadlines) plus the Session that speaks the
+// protocol over it. Owned and touched only by the loop thread; a Ruby
+// thread only ever holds an Exchange.
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -8,14 +10,12 @@
 #include <string>
 #include <string_view>
 
-#include "hyperion/http1/request_parser.hpp"
 #include "hyperion/net/transport.hpp"
 #include "hyperion/net/unique_fd.hpp"
 #include "hyperion/server/exchange.hpp"
+#include "hyperion/server/session.hpp"
 
 namespace hyperion::server {
-
-using Clock = std::chrono::steady_clock;
 
 // One piece of queued output: bytes we own, bytes someone else keeps alive
 // (a page-cache entry, a prebuilt route), or a span of a file for sendfile(2).
@@ -35,26 +35,23 @@ struct OutputChunk {
 
 struct Connection {
   // `transport_` reads and writes `fd_` (a SocketTransport when null).
-  Connection(std::uint64_t id_, net::UniqueFd fd_, std::unique_ptr<net::Transport> transport_, PeerInfo peer_,
-             const config::Limits& limits, const std::string& tmp_dir)
+  Connection(std::uint64_t id_, net::UniqueFd fd_, std::unique_ptr<net::Transport> transport_, PeerInfo peer_)
       : id(id_), fd(std::move(fd_)),
         transport(transport_ ? std::move(transport_) : std::make_unique<net::SocketTransport>(fd.get())),
-        peer(std::move(peer_)), parser(limits, tmp_dir) {}
+        peer(std::move(peer_)) {}
 
   std::uint64_t id;
   net::UniqueFd fd;
   std::unique_ptr<net::Transport> transport;  // the only path to the client's bytes
   PeerInfo peer;
-  http1::RequestParser parser;
+  std::unique_ptr<Session> session;  // set by the loop right after accept
 
   std::string input;             // read but not yet parsed: [input_offset, size)
   std::size_t input_offset = 0;
   std::deque<OutputChunk> output;
   std::size_t output_offset = 0;  // into output.front()
 
-  std::shared_ptr<Exchange> in_flight;  // at most one: pipelined requests wait their turn
-
-  bool read_paused = false;     // stopped reading: too much buffered while a request runs
+  bool read_paused = false;     // stopped reading: too much buffered while the session is busy
   bool peer_closed = false;     // read returned EOF
   bool broken = false;          // socket error: nothing more can be written
   bool close_after_flush = false;
@@ -73,7 +70,6 @@ struct Connection {
   bool lingering = false;
   Clock::time_point linger_until{};
 
-  Clock::time_point request_started{};  // first byte of the request being read
   Clock::time_point last_read{};
   Clock::time_point last_write{};
   Clock::time_point idle_since{};

@@ -16,6 +16,7 @@
 namespace hyperion::server {
 
 class LoopMailbox;
+struct LoopMessage;
 
 struct PeerInfo {
   std::string remote_addr;  // REMOTE_ADDR
@@ -26,7 +27,11 @@ struct PeerInfo {
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(std::uint64_t connection_id, http1::Request request, PeerInfo peer, std::shared_ptr<LoopMailbox> mailbox);
+  // The loop alone owns its mailbox; an exchange only refers to it, so a
+  // message queued when the loop goes away does not keep itself alive
+  // through its own exchange (no ownership cycle), and a Ruby thread still
+  // answering then sees the client gone.
+  Exchange(std::uint64_t connection_id, http1::Request request, PeerInfo peer, std::weak_ptr<LoopMailbox> mailbox);
 
   const http1::Request& request() const { return request_; }
   http1::Request& request() { return request_; }
@@ -58,6 +63,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // More than the high-water mark queued: the producer should waitWritable().
   bool backlogged() const { return unsent_.load(std::memory_order_acquire) > kHighWater; }
   bool clientGone() const { return client_gone_.load(std::memory_order_acquire); }
+  // The server is shutting down (or gone): the response closes its connection.
+  bool serverDraining() const;
   // Wakes any wait above (thread interrupt, forced shutdown).
   void interruptWaits();
 
@@ -81,7 +88,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::uint64_t connection_id_;
   http1::Request request_;
   PeerInfo peer_;
-  std::shared_ptr<LoopMailbox> mailbox_;
+  std::weak_ptr<LoopMailbox> mailbox_;
+  // Hands a message to the loop; false (and the client counts as gone) when
+  // the loop no longer exists.
+  bool post(LoopMessage message);
   std::chrono::steady_clock::time_point started_;
 
   std::atomic<std::size_t> unsent_{0};

@@ -1,7 +1,9 @@
 #pragma once
-// The per-worker event loop: accepts, reads, parses, writes and times out
-// every HTTP/1.1 connection, and hands complete requests to the Ruby threads
-// through the DispatchQueue. It never touches Ruby. One loop thread per worker.
+// The per-worker event loop: accepts, reads and writes every connection
+// through its transport, keeps the socket-level deadlines, and runs each
+// connection's Session (HTTP/1.1 today), which turns input into requests for
+// the Ruby threads (through the DispatchQueue) and their replies into output.
+// It never touches Ruby. One loop thread per worker.
 #include <sys/epoll.h>
 
 #include <atomic>
@@ -19,6 +21,7 @@
 #include "hyperion/server/connection.hpp"
 #include "hyperion/server/dispatch_queue.hpp"
 #include "hyperion/server/loop_mailbox.hpp"
+#include "hyperion/server/session.hpp"
 #include "hyperion/server/uring.hpp"
 #include "hyperion/static/page_cache.hpp"
 #include "hyperion/static/route_table.hpp"
@@ -26,7 +29,7 @@
 
 namespace hyperion::server {
 
-class HttpServer {
+class HttpServer final : private SessionHost {
  public:
   HttpServer(const config::Settings& settings, std::vector<net::Listener> listeners, DispatchQueue& queue,
              const static_files::RouteTable& routes, std::vector<static_files::StaticDirectory> static_dirs);
@@ -40,7 +43,7 @@ class HttpServer {
   // requests (answered with Connection: close), then return from run().
   void beginShutdown();
   // Thread-safe: true while draining, read by Ruby threads for keep-alive.
-  bool draining() const { return draining_.load(std::memory_order_acquire); }
+  bool draining() const override { return mailbox_->draining(); }
   // Thread-safe: waits until run() has returned, or the timeout passes.
   bool waitStopped(std::chrono::milliseconds timeout);
   // What each accepted socket is read and written through (before run()).
@@ -73,7 +76,6 @@ class HttpServer {
   Connection* adoptConnection(int fd, const sockaddr_storage& addr, const net::Listener& listener);
   void unwatch(Connection& conn);         // no more events for it (hijack, broken, closing)
   void awaitWritable(Connection& conn);   // a write hit EAGAIN
-  void resumeReading(Connection& conn);   // after read_paused
 
   // the io_uring loop (uring_loop.cpp)
   void runUring();
@@ -88,32 +90,34 @@ class HttpServer {
   void startDraining();
   Connection* find(std::uint64_t id);
 
-  // reading and parsing (connection_read.cpp)
+  // reading (connection_read.cpp)
   void onReadable(Connection& conn);                               // epoll: read what is there
   void onReceived(Connection& conn, const char* data, std::size_t n);  // io_uring: n == 0 is EOF
   void afterRead(Connection& conn);
-  void processInput(Connection& conn);
-  void dispatch(Connection& conn, http1::Request request);
-  void rejectRequest(Connection& conn, const http1::ParseError& error);
-  void onFinish(Connection& conn, Exchange& exchange, bool keep_alive);
-  void onHijack(Connection& conn, const std::shared_ptr<Exchange>& exchange);
 
-  // answered without Ruby (native_responses.cpp)
-  bool answerNatively(Connection& conn, const http1::Request& request, int& handler_id);
-  bool answerFromStaticDirectory(Connection& conn, const http1::Request& request);
-  void finishNative(Connection& conn, const http1::Request& request, int status, std::size_t body_bytes,
-                    bool keep_alive);
-  void onSendFile(Connection& conn, LoopMessage& message);
+  // SessionHost: what a connection's session may ask of the loop
+  Clock::time_point now() const override { return now_; }
+  const config::Settings& settings() const override { return settings_; }
+  const std::shared_ptr<LoopMailbox>& mailbox() const override { return mailbox_; }
+  void dispatch(std::shared_ptr<Exchange> exchange) override { queue_.push(std::move(exchange)); }
+  void flushSoon(Connection& conn) override;
+  void closeNow(Connection& conn) override { doomed_.push_back(conn.id); }
+  void resumeReading(Connection& conn) override;  // after read_paused
+  void handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) override;
+  static_files::RouteLookup& routes() override { return routes_; }
+  const std::vector<static_files::StaticDirectory>& staticDirectories() const override { return static_dirs_; }
 
   // writing and closing (connection_write.cpp)
-  void queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner);
-  void queueChunk(Connection& conn, OutputChunk chunk);
-  void flush(Connection& conn);
+  void queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner) override;
+  void queueChunk(Connection& conn, OutputChunk chunk) override;
+  void queueFile(Connection& conn, const std::string& path, std::uint64_t size,
+                 std::shared_ptr<Exchange> owner) override;
+  void flush(Connection& conn) override;
   bool flushTransport(Connection& conn);  // the transport's own pending output; false: wait
   bool sendFileChunk(Connection& conn);  // false: stop flushing for now
   bool readFilePiece(Connection& conn);  // sendFileChunk for a transport that cannot send files
   void markBroken(Connection& conn);
-  void closeWhenDone(Connection& conn);
+  void closeWhenDone(Connection& conn) override;
 
   // deadlines (timeouts.cpp)
   void checkTimeouts();
@@ -144,7 +148,6 @@ class HttpServer {
   std::vector<std::uint64_t> to_flush_;  // connections with output queued by the current mailbox batch
   std::unique_ptr<char[]> read_buffer_ = std::make_unique<char[]>(kReadBufferBytes);
   std::vector<std::uint64_t> doomed_;  // destroyed at the end of the loop iteration
-  std::atomic<bool> draining_{false};
   bool listening_ = true;
   Clock::time_point now_{};
   Clock::time_point last_timeout_scan_{};

@@ -1,6 +1,7 @@
 #pragma once
 // How Ruby threads talk to the event loop: a locked vector of messages and an
 // eventfd that wakes epoll. The loop swaps the whole vector out per wake-up.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -29,8 +30,13 @@ class LoopMailbox {
   void post(LoopMessage message);
   void drainInto(std::vector<LoopMessage>& out);  // loop thread
   int eventFd() const { return event_fd_.get(); }
+  // The server is shutting down: a response being built now closes its
+  // connection. Set by the loop; read by Ruby threads through their Exchange.
+  void setDraining() { draining_.store(true, std::memory_order_release); }
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
 
  private:
+  std::atomic<bool> draining_{false};
   std::mutex mutex_;
   std::vector<LoopMessage> messages_;
   bool signalled_ = false;

@@ -274,7 +274,6 @@ TEST(DispatchQueue, CloseWakesEveryWaiter) {
 // takes a thread's worth of capacity until the thread calls jobDone().
 TEST(DispatchQueue, CapacityCountsQueuedAndRunningJobs) {
   auto mailbox = std::make_shared<LoopMailbox>();
-  hyperion::server::testing::DrainAtEnd drain{mailbox};  // declared before q: outlives the jobs q holds
   DispatchQueue q;
   q.setThreads(2);
   EXPECT_TRUE(q.hasCapacity());

@@ -16,16 +16,6 @@ inline std::shared_ptr<Exchange> makeExchange(const std::shared_ptr<LoopMailbox>
   return std::make_shared<Exchange>(id, http1::Request{}, PeerInfo{"127.0.0.1", 9292, false}, mailbox);
 }
 
-// Messages hold their Exchange and an Exchange holds the mailbox: a test that
-// never runs the loop must drain the mailbox, or that cycle leaks (LeakSanitizer).
-struct DrainAtEnd {
-  std::shared_ptr<LoopMailbox> mailbox;
-  ~DrainAtEnd() {
-    std::vector<LoopMessage> messages;
-    mailbox->drainInto(messages);
-  }
-};
-
 // Polls `done` until it holds or `limit` passes. Returns the final value.
 inline bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
   auto deadline = std::chrono::steady_clock::now() + limit;

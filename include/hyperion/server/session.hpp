@@ -1,0 +1,102 @@
+#pragma once
+// A protocol spoken over one connection, and what the loop offers it.
+//
+// The loop (HttpServer) owns the socket part of a connection: the fd, its
+// transport, the input and output buffers, epoll/io_uring arming, the write
+// and handshake deadlines, lingering close. A Session owns everything the
+// protocol decides: how input becomes requests, which requests go to Ruby
+// (as Exchanges) and which are answered natively, what a reply from a Ruby
+// thread means on the wire, when an idle connection times out and whether it
+// stays open. HTTP/1.1 is one Session (http1/session.hpp); an HTTP/2 or a
+// WebSocket session implements the same calls, so switching protocol on a
+// live connection replaces the session and keeps conn.input.
+//
+// Everything here runs on the loop thread.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hyperion::config {
+struct Settings;
+}
+namespace hyperion::static_files {
+class RouteLookup;
+class StaticDirectory;
+}  // namespace hyperion::static_files
+
+namespace hyperion::server {
+
+struct Connection;
+struct OutputChunk;
+struct LoopMessage;
+class Exchange;
+class LoopMailbox;
+using Clock = std::chrono::steady_clock;
+
+class Session {
+ public:
+  virtual ~Session() = default;
+  // New plaintext is waiting in conn.input (from conn.input_offset), or
+  // conn.peer_closed has just turned true.
+  virtual void onInput(Connection& conn) = 0;
+  // Every byte queued on the connection has left (the transport's too): a
+  // session with more to say (flow-controlled frames) produces it now.
+  virtual void onWritable(Connection& conn) = 0;
+  // A Ruby thread's message about one of this session's exchanges (owns()
+  // was checked by the loop).
+  virtual void onMessage(Connection& conn, LoopMessage& message) = 0;
+  // The periodic deadline scan, for a connection with no output waiting
+  // that is not closing: protocol deadlines (idle keep-alive, slow headers).
+  virtual void onTimeout(Connection& conn) = 0;
+  // The server started draining: finish what runs, accept nothing new.
+  virtual void onDrain(Connection& conn) = 0;
+  // The socket broke: release every Ruby thread waiting on an exchange.
+  virtual void onClientGone() = 0;
+  // Whether a Ruby thread holds one of its exchanges (the fd must stay
+  // open until it finishes, so its number cannot be reused under it).
+  virtual bool busy() const = 0;
+  virtual bool owns(const Exchange& exchange) const = 0;
+};
+
+// The loop's services to the sessions of its connections.
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  virtual Clock::time_point now() const = 0;
+  virtual bool draining() const = 0;
+  virtual const config::Settings& settings() const = 0;
+  // The mailbox new exchanges answer through.
+  virtual const std::shared_ptr<LoopMailbox>& mailbox() const = 0;
+  // Hands an exchange to the Ruby threads.
+  virtual void dispatch(std::shared_ptr<Exchange> exchange) = 0;
+
+  // Output, written in order through the connection's transport. `owner`
+  // is told as its bytes leave (the Ruby thread's backpressure).
+  virtual void queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner) = 0;
+  virtual void queueChunk(Connection& conn, OutputChunk chunk) = 0;
+  virtual void flush(Connection& conn) = 0;
+  // Flushes once the current batch of Ruby messages is handled (one writev
+  // for many small pieces).
+  virtual void flushSoon(Connection& conn) = 0;
+  // The whole file at `path` (`size` bytes announced): from the page cache,
+  // with sendfile, or read in pieces when the transport cannot send files.
+  virtual void queueFile(Connection& conn, const std::string& path, std::uint64_t size,
+                         std::shared_ptr<Exchange> owner) = 0;
+
+  // Closes once the output is written (conn.linger_on_close: with a
+  // lingering close, so a client still sending does not get an RST).
+  virtual void closeWhenDone(Connection& conn) = 0;
+  // Closes at the end of this loop iteration, whatever is queued.
+  virtual void closeNow(Connection& conn) = 0;
+  // Reading was paused (conn.read_paused) while a request ran: read again.
+  virtual void resumeReading(Connection& conn) = 0;
+  // Rack full hijack: the socket leaves the loop for `exchange`'s thread.
+  virtual void handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) = 0;
+
+  // What the loop answers without Ruby.
+  virtual static_files::RouteLookup& routes() = 0;
+  virtual const std::vector<static_files::StaticDirectory>& staticDirectories() const = 0;
+};
+
+}  // namespace hyperion::server
