@@ -9,6 +9,7 @@
 
 #include "hyperion/config/cli.hpp"
 #include "hyperion/log/logger.hpp"
+#include "hyperion/net/ktls.hpp"
 #include "hyperion/net/listener.hpp"
 #include "hyperion/proc/master.hpp"
 #include "hyperion/proc/pidfile.hpp"
@@ -60,6 +61,14 @@ int run(int argc, char** argv, void* stack_marker) {
   if (settings.pidfile) {
     if (auto claimed = proc::claimPidfile(*settings.pidfile); !claimed) return fail(claimed.error());
   }
+  // --tls-ktls, else config `ktls`, else HYPERION_TLS_KTLS, else auto.
+  if (!settings.tls.ktls) {
+    const char* env = std::getenv("HYPERION_TLS_KTLS");
+    if (env && *env) {
+      settings.tls.ktls = config::parseKtlsMode(env);
+      if (!settings.tls.ktls) return fail(std::string("HYPERION_TLS_KTLS=") + env + ": expects auto, on or off");
+    }
+  }
   // One shared socket per bind unless --reuse-port asks for one per worker.
   const net::TlsSession tls_session{settings.tls.session_cache_size, settings.tls.ticket_key_rotation, settings.tls.sni};
   auto listeners = net::bindListeners(config::effectiveBinds(settings),
@@ -74,10 +83,20 @@ int run(int argc, char** argv, void* stack_marker) {
                single ? "single process" : std::to_string(settings.workers) + " workers", settings.threads,
                settings.environment, ::getpid());
   std::vector<std::string> shown;
+  bool any_tls = false;
   for (const auto& listener : listeners.value()) {
+    any_tls = any_tls || listener.tls != nullptr;
     if (std::find(shown.begin(), shown.end(), listener.url()) != shown.end()) continue;
     shown.push_back(listener.url());
     spdlog::info("Listening on {}", listener.url());
+  }
+  if (any_tls) {
+    auto ktls = net::decideKernelTls(settings.tls.ktls.value_or(config::KtlsMode::Auto));
+    if (!ktls) {
+      if (settings.pidfile) proc::releasePidfile(*settings.pidfile);
+      return fail(ktls.error());
+    }
+    spdlog::info("{}", ktls.value());
   }
 
   auto host = rb::makeRubyHost(settings);

@@ -223,6 +223,12 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.tls.ticket_key_rotation = std::chrono::duration_cast<std::chrono::seconds>(*d);
          return std::nullopt;
        }}},
+      {"tls-ktls", {"tls_ktls", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto mode = parseKtlsMode(v);
+         if (!mode) return "expects auto, on or off";
+         s.tls.ktls = *mode;
+         return std::nullopt;
+       }}},
       {"io-uring", {"io_uring", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          if (v == "auto") s.io_uring = IoUringMode::Auto;
          else if (v == "on" || v == "true") s.io_uring = IoUringMode::On;
@@ -303,6 +309,13 @@ std::optional<std::size_t> parseByteSize(const std::string& text) {
   auto n = parseInteger(digits, 0, (1LL << 50));
   if (!n || static_cast<std::size_t>(*n) > (std::size_t{1} << 50) / factor) return std::nullopt;  // 1 PiB cap
   return static_cast<std::size_t>(*n) * factor;
+}
+
+std::optional<KtlsMode> parseKtlsMode(const std::string& text) {
+  if (text == "auto") return KtlsMode::Auto;
+  if (text == "on" || text == "true") return KtlsMode::On;
+  if (text == "off" || text == "false") return KtlsMode::Off;
+  return std::nullopt;
 }
 
 std::string resolveEnvironment(const Settings& settings, const char* (*getenv)(const char*)) {
@@ -427,6 +440,8 @@ TLS (see docs/TLS.md)
                              (a name or *.domain) by SNI; repeatable
       --tls-session-cache-size N  TLS 1.2 sessions a worker remembers, or off
                              (default 20480; tickets resume on any worker)
+      --tls-ktls MODE        kernel TLS: auto (default), on (refuse to start
+                             without it), off; env HYPERION_TLS_KTLS
       --tls-ticket-key-rotation T  a new session-ticket key this often; the
                              previous one is accepted one more interval (default 1h;
                              SIGHUP rotates now)

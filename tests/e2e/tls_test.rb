@@ -279,11 +279,14 @@ class TlsTest < Minitest::Test
         session_cache_size 1000
         ticket_key_rotation '2h'
         handshake_timeout '5s'
+        ktls :off
       end
     RUBY
-    server = start_server(APP, bind: false, args: ['-C', config])
+    # The config file's ktls wins over the environment.
+    server = start_server(APP, bind: false, args: ['-C', config], env: { 'HYPERION_TLS_KTLS' => 'on' })
     env = JSON.parse(https(server).start { |http| http.get('/env').body })
     assert_equal 'https', env['rack.url_scheme']
+    assert_match(/kTLS off/, server.log)
   end
 
   def test_config_file_tls_block_rejects_unknown_keys
@@ -459,5 +462,44 @@ class TlsTest < Minitest::Test
     status = server.wait(timeout: 20)
     assert_equal 1, status.exitstatus, server.log
     assert_match(/TLS key #{Regexp.escape(f[:client][:key])} does not match the certificate/, server.log)
+  end
+
+  # What the server's own probe checks: the "tls" upper-layer protocol on an
+  # established loopback TCP socket (TCP_ULP is 31 in linux/tcp.h).
+  def self.kernel_tls?
+    listener = TCPServer.new('127.0.0.1', 0)
+    client = TCPSocket.new('127.0.0.1', listener.addr[1])
+    accepted = listener.accept
+    accepted.setsockopt(Socket::IPPROTO_TCP, 31, 'tls')
+    true
+  rescue SystemCallError
+    false
+  ensure
+    [accepted, client, listener].each { |s| s&.close }
+  end
+
+  def test_ktls_auto_falls_back_to_user_space_and_says_why
+    server = tls_server
+    expected = self.class.kernel_tls? ? /kTLS available in the kernel but not engaged/ : /kTLS unavailable \(.+\): TLS runs in user space/
+    assert_match expected, server.log
+    https(server).start { |http| assert_equal '200', http.get('/').code }
+  end
+
+  def test_ktls_on_refuses_to_start_with_the_reason
+    server = start_server(APP, bind: bind, args: %w[--tls-ktls on], wait: false)
+    status = server.wait(timeout: 20)
+    assert_equal 1, status.exitstatus, server.log
+    assert_match(/--tls-ktls on(, but kernel TLS is unavailable: .+|: the kernel offers TLS, but this build cannot)/, server.log)
+  end
+
+  def test_ktls_off_from_the_environment_and_a_bad_value_refused
+    server = start_server(APP, bind: bind, env: { 'HYPERION_TLS_KTLS' => 'off' })
+    assert_match(/kTLS off \(--tls-ktls off\)/, server.log)
+    bad = start_server(APP, bind: bind, env: { 'HYPERION_TLS_KTLS' => 'sometimes' }, wait: false)
+    assert_equal 1, bad.wait(timeout: 20).exitstatus, bad.log
+    assert_match(/HYPERION_TLS_KTLS=sometimes: expects auto, on or off/, bad.log)
+    # The flag wins over the environment.
+    flag = start_server(APP, bind: bind, args: %w[--tls-ktls off], env: { 'HYPERION_TLS_KTLS' => 'on' })
+    assert_match(/kTLS off/, flag.log)
   end
 end

@@ -11,7 +11,7 @@ module Hyperion
       max_header_bytes max_uri_bytes max_body_bytes body_memory_bytes
       header_timeout body_timeout keepalive_timeout write_timeout
       tls_cert tls_key tls_ca tls_verify_mode tls_ciphers tls_handshake_timeout tls_handshake_rate_limit
-      tls_session_cache_size tls_ticket_key_rotation
+      tls_session_cache_size tls_ticket_key_rotation tls_ktls
     ].freeze
     HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
 
@@ -138,6 +138,7 @@ module Hyperion
       def handshake_rate_limit(value) = @config.settings['tls_handshake_rate_limit'] = value.to_s
       def session_cache_size(value) = @config.settings['tls_session_cache_size'] = value.to_s
       def ticket_key_rotation(value) = @config.settings['tls_ticket_key_rotation'] = value.to_s
+      def ktls(mode) = @config.settings['tls_ktls'] = mode.to_s
       # `sni 'api.example.com', cert: PATH, key: PATH` (repeatable; '*.example.com' too)
       def sni(host, cert:, key:) = @config.sni << "#{host}=#{cert},#{key}"
     end

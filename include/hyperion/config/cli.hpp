@@ -31,5 +31,7 @@ std::optional<std::string> applyConfigSetting(Settings& settings, const std::str
 std::optional<std::chrono::milliseconds> parseDuration(const std::string& text);
 // "64k", "1m", "1g", "1024" -> bytes.
 std::optional<std::size_t> parseByteSize(const std::string& text);
+// "auto", "on", "off" (--tls-ktls, HYPERION_TLS_KTLS).
+std::optional<KtlsMode> parseKtlsMode(const std::string& text);
 
 }  // namespace hyperion::config

@@ -15,6 +15,7 @@ enum class LogFormat { Text, Json };
 // Auto: io_uring where the kernel allows it, epoll otherwise. On: io_uring or
 // refuse to start. Off: epoll.
 enum class IoUringMode { Auto, On, Off };
+enum class KtlsMode { Auto, On, Off };
 
 struct Limits {
   std::size_t max_header_bytes = 64 * 1024;        // whole header block -> 431
@@ -72,6 +73,8 @@ struct Settings {
     long session_cache_size = -1;  // TLS 1.2 session IDs a worker remembers; -1: OpenSSL's default; 0: off
     std::chrono::seconds ticket_key_rotation{3600};  // a new session-ticket key this often
     std::vector<net::SniCertificate> sni;  // --tls-sni HOST=CERT,KEY (repeatable): more certificates, chosen by SNI
+    // --tls-ktls (config `ktls`); unset: HYPERION_TLS_KTLS, else auto.
+    std::optional<KtlsMode> ktls;
   } tls;
 };
 

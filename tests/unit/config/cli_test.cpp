@@ -466,6 +466,18 @@ TEST(Cli, IoUringModes) {
   EXPECT_NE(fails({"--io-uring", "sometimes"}).find("expects auto, on or off"), std::string::npos);
 }
 
+TEST(Cli, KtlsModes) {
+  EXPECT_FALSE(ok({}).settings.tls.ktls.has_value());  // unset: the environment, then auto, decide
+  EXPECT_EQ(ok({"--tls-ktls", "auto"}).settings.tls.ktls, hyperion::config::KtlsMode::Auto);
+  EXPECT_EQ(ok({"--tls-ktls=on"}).settings.tls.ktls, hyperion::config::KtlsMode::On);
+  EXPECT_EQ(ok({"--tls-ktls", "off"}).settings.tls.ktls, hyperion::config::KtlsMode::Off);
+  EXPECT_NE(fails({"--tls-ktls", "maybe"}).find("expects auto, on or off"), std::string::npos);
+  Settings s;
+  EXPECT_FALSE(applyConfigSetting(s, "tls_ktls", "off").has_value());
+  EXPECT_EQ(s.tls.ktls, hyperion::config::KtlsMode::Off);
+  EXPECT_FALSE(hyperion::config::parseKtlsMode("").has_value());
+}
+
 TEST(EffectiveBinds, TlsCertMakesTheDefaultBindTls) {
   Settings s = ok({"--tls-cert", "/etc/ssl/a b.pem", "--tls-key", "/etc/ssl/a.key", "-p", "8443"}).settings;
   EXPECT_EQ(effectiveBinds(s), std::vector<std::string>{"ssl://127.0.0.1:8443?cert=/etc/ssl/a%20b.pem&key=/etc/ssl/a.key"});

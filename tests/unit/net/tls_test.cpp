@@ -2,6 +2,7 @@
 // client on one end, the server transport on the other, both non-blocking
 // and pumped from this thread, so every WANT_READ path is exercised.
 #include "hyperion/net/tls.hpp"
+#include "hyperion/net/ktls.hpp"
 
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -365,4 +366,22 @@ TEST(TlsTransport, ClientCloseNotifyReadsAsEndOfStream) {
   SSL_shutdown(pair.client);
   char buffer[64];
   EXPECT_EQ(pair.server->read(buffer, sizeof buffer), 0);
+}
+
+// --tls-ktls: this build never claims kTLS engaged. `off` needs no probe;
+// `auto` always boots (and says why TLS stays in user space); `on` never
+// boots until handing keys to the kernel exists.
+TEST(KernelTls, ModesDecideTheBootLineOrRefuse) {
+  using hyperion::config::KtlsMode;
+  auto off = hyperion::net::decideKernelTls(KtlsMode::Off);
+  ASSERT_TRUE(off.ok());
+  EXPECT_NE(off->find("kTLS off"), std::string::npos);
+  auto autom = hyperion::net::decideKernelTls(KtlsMode::Auto);
+  ASSERT_TRUE(autom.ok());
+  EXPECT_NE(autom->find("TLS runs in user space"), std::string::npos);
+  const bool kernel_has_it = hyperion::net::probeKernelTls().ok();
+  EXPECT_NE(autom->find(kernel_has_it ? "not engaged" : "kTLS unavailable ("), std::string::npos) << *autom;
+  auto on = hyperion::net::decideKernelTls(KtlsMode::On);
+  ASSERT_FALSE(on.ok());
+  EXPECT_NE(on.error().find("--tls-ktls on"), std::string::npos);
 }
