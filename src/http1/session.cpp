@@ -2,6 +2,8 @@
 // from the Ruby threads onto its output, the keep-alive rules and deadlines.
 #include "hyperion/http1/session.hpp"
 
+#include <charconv>
+
 #include "hyperion/config/settings.hpp"
 #include "hyperion/http1/response.hpp"
 #include "hyperion/log/logger.hpp"
@@ -76,38 +78,159 @@ void Http1Session::reject(Connection& conn, const ParseError& error) {
 
 void Http1Session::onMessage(Connection& conn, LoopMessage& message) {
   Exchange& exchange = *message.exchange;
-  // Send carries bytes; Finish may carry the response's last bytes too.
-  if (!message.bytes.empty()) {
-    if (conn.broken) {
-      exchange.onBytesWritten(message.bytes.size());
-    } else {
-      host_.queueOutput(conn, std::move(message.bytes), message.exchange);
-      host_.flushSoon(conn);
-    }
+  std::string head_bytes;
+  if (message.head) head_bytes = frameHead(exchange, std::move(*message.head));
+  if (!message.bytes.empty() || !head_bytes.empty()) {
+    writeBody(conn, message.exchange, head_bytes, std::move(message.bytes));
+    host_.flushSoon(conn);  // many small pieces in one batch leave in one writev
   }
   switch (message.kind) {
     case LoopMessage::Kind::Finish:
-      onFinish(conn, exchange, message.keep_alive);
+      finishReply(conn, exchange, message.complete);
       break;
     case LoopMessage::Kind::Hijack:
       onHijack(conn, message.exchange);
       break;
     case LoopMessage::Kind::SendFile:
-      if (!conn.broken) host_.queueFile(conn, message.path, message.size, message.exchange);
-      else exchange.onClientGone();
+      if (conn.broken) {
+        exchange.onClientGone();
+      } else if (reply_.framing == BodyFraming::None) {
+        exchange.onBytesWritten(message.size);  // HEAD: the length was announced, no bytes follow
+      } else {
+        reply_.body_sent += message.size;
+        host_.queueFile(conn, message.path, message.size, message.exchange);
+      }
       break;
     default:
       break;
   }
 }
 
+std::string Http1Session::frameHead(const Exchange& exchange, http::ResponseHead head) {
+  const Request& request = exchange.request();
+  reply_.head_seen = true;
+  reply_.status = head.status;
+  if (head.raw) {
+    reply_.raw = true;
+    reply_.framing = BodyFraming::None;
+    reply_.keep_alive = false;
+    return buildRawHead(head.status, head.headers, request.version_minor);
+  }
+  ResponseInput input;
+  input.status = head.status;
+  input.headers = std::move(head.headers);
+  if (head.body_length) input.body_length = static_cast<std::size_t>(*head.body_length);
+  input.request_is_head = request.isHead();
+  input.request_version_minor = request.version_minor;
+  input.request_keep_alive = request.keep_alive && !head.close;
+  input.server_draining = host_.draining();
+  ResponsePlan plan = planResponse(input);
+  reply_.framing = plan.framing;
+  reply_.content_length = plan.content_length;
+  reply_.keep_alive = plan.keep_alive;
+  return std::move(plan.head);
+}
+
+void Http1Session::writeBody(Connection& conn, const std::shared_ptr<Exchange>& owner, std::string& head_bytes,
+                             std::string bytes) {
+  if (conn.broken) {
+    owner->onBytesWritten(bytes.size());
+    return;
+  }
+  switch (reply_.framing) {
+    case BodyFraming::None:  // HEAD, 204, 304: whatever the app wrote is dropped
+      owner->onBytesWritten(bytes.size());
+      bytes.clear();
+      break;
+    case BodyFraming::ContentLength: {
+      // Never write past the length announced.
+      const std::uint64_t room = reply_.content_length - std::min(reply_.content_length, reply_.body_sent);
+      if (bytes.size() > room) {
+        owner->onBytesWritten(bytes.size() - room);
+        bytes.resize(static_cast<std::size_t>(room));
+      }
+      break;
+    }
+    case BodyFraming::Chunked:
+      if (!bytes.empty()) {
+        reply_.body_sent += bytes.size();
+        char line[24];
+        char* end = std::to_chars(line, line + 16, bytes.size(), 16).ptr;
+        *end++ = '\r';
+        *end++ = '\n';
+        const auto line_size = static_cast<std::size_t>(end - line);
+        if (head_bytes.empty() && bytes.capacity() >= bytes.size() + line_size + 2) {
+          // The common streaming case (an SSE event): framed in place, in
+          // the spare room the Ruby side left (Exchange::kFramingRoom).
+          bytes.insert(0, line, line_size);
+          bytes.append("\r\n", 2);
+          owner->addUnsent(line_size + 2);
+          host_.queueOutput(conn, std::move(bytes), owner);
+          return;
+        }
+        head_bytes.append(line, line_size);
+        writeFramed(conn, owner, head_bytes, std::move(bytes), "\r\n");
+        return;
+      }
+      break;
+    default:  // the app's own Transfer-Encoding, an HTTP/1.0 close-delimited stream
+      break;
+  }
+  reply_.body_sent += bytes.size();
+  writeFramed(conn, owner, head_bytes, std::move(bytes));
+}
+
+// Queues prefix + bytes + suffix. Small bodies are copied into the prefix
+// (one chunk, one iovec: an SSE event is 50 bytes); large ones stay where
+// they are, between the framing.
+void Http1Session::writeFramed(Connection& conn, const std::shared_ptr<Exchange>& owner, std::string& prefix,
+                               std::string bytes, std::string_view suffix) {
+  constexpr std::size_t kCopyAtMost = 16 * 1024;
+  if (bytes.empty()) {
+    host_.queueOutput(conn, std::move(prefix), nullptr);
+    return;
+  }
+  if (prefix.empty() && suffix.empty()) {
+    host_.queueOutput(conn, std::move(bytes), owner);
+    return;
+  }
+  if (bytes.size() <= kCopyAtMost) {
+    const std::size_t own = bytes.size();
+    prefix.append(bytes).append(suffix);
+    owner->addUnsent(prefix.size() - own);
+    host_.queueOutput(conn, std::move(prefix), owner);
+    return;
+  }
+  host_.queueOutput(conn, std::move(prefix), nullptr);
+  host_.queueOutput(conn, std::move(bytes), owner);
+  if (!suffix.empty()) {
+    server::OutputChunk tail;
+    tail.view = suffix;  // a literal: nothing to keep alive
+    host_.queueChunk(conn, std::move(tail));
+  }
+}
+
+void Http1Session::finishReply(Connection& conn, Exchange& exchange, bool complete) {
+  bool keep_alive = reply_.keep_alive && complete && !conn.broken;
+  // The app promised more than it sent: the client would wait for the rest.
+  if (reply_.framing == BodyFraming::ContentLength && reply_.body_sent < reply_.content_length) keep_alive = false;
+  if (complete && reply_.framing == BodyFraming::Chunked && !conn.broken) {
+    server::OutputChunk last;
+    last.view = kLastChunk;
+    host_.queueChunk(conn, std::move(last));
+    host_.flushSoon(conn);
+  }
+  onFinish(conn, exchange, keep_alive);
+}
+
 void Http1Session::onFinish(Connection& conn, Exchange& exchange, bool keep_alive) {
   const auto& request = exchange.request();
-  if (exchange.status() > 0) {
+  if (reply_.head_seen && !reply_.raw) {  // not a hijack: the app wrote nothing we saw
     const double ms = std::chrono::duration<double, std::milli>(host_.now() - exchange.startedAt()).count();
-    log::logAccess({conn.peer.remote_addr, request.method, request.target, request.protocol(), exchange.status(),
-                    exchange.bodyBytes(), ms});
+    log::logAccess({conn.peer.remote_addr, request.method, request.target, request.protocol(), reply_.status,
+                    static_cast<std::size_t>(reply_.body_sent), ms});
   }
+  reply_ = Reply{};
   in_flight_.reset();
   conn.idle_since = host_.now();
   if (!keep_alive || host_.draining()) conn.close_after_flush = true;

@@ -348,27 +348,19 @@ VALUE takeClientSocket(ThreadState& ts) {
 bool streamWrite(ThreadState& ts, const char* data, std::size_t length) {
   server::Exchange& ex = *ts.exchange;
   if (ex.clientGone()) return false;
-  const http1::BodyFraming framing = ts.plan.framing;
-  if (framing == http1::BodyFraming::None) return true;  // HEAD and friends: drop the bytes
+  if (!ts.body_wanted) return true;  // HEAD and friends: drop the bytes
   cxxGuard([&] {
-    if (!ts.head_sent) {
-      ts.out = std::move(ts.plan.head);
+    std::optional<http::ResponseHead> head;
+    if (!ts.head_sent) {  // the first piece carries the head: one message
+      head = std::move(ts.head);
       ts.head_sent = true;
     }
-    if (framing == http1::BodyFraming::Chunked) {
-      http1::appendChunk(ts.out, {data, length});
-    } else if (framing == http1::BodyFraming::ContentLength) {
-      // Never write past the length we announced.
-      const std::size_t room = ts.plan.content_length - std::min(ts.plan.content_length, ts.body_bytes);
-      length = std::min(length, room);
-      ts.out.append(data, length);
-    } else {
-      ts.out.append(data, length);
-    }
     ts.body_bytes += length;
+    std::string piece;
+    piece.reserve(length + server::Exchange::kFramingRoom);
+    piece.append(data, length);
     // Each piece goes out at once: SSE and other streams must not sit in a buffer.
-    ex.send(std::move(ts.out));
-    ts.out = std::string();
+    ex.send(std::move(piece), std::move(head));
   });
   if (ex.backlogged()) waitWritableWithoutGvl(ts);
   return !ex.clientGone();

@@ -252,10 +252,14 @@ void sendErrorResponse(ThreadState& ts, int status, std::string_view detail = {}
     body.append("\n").append(detail.substr(0, detail.find("\n    "))).append("\n");
   if (r.isHead()) body.clear();
   ts.body_bytes = body.size();
-  ts.exchange->send(http1::buildSimpleResponse(status, body, false, r.version_minor));
+  http::ResponseHead head;
+  head.status = status;
+  head.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
+  head.body_length = body.size();
+  head.close = true;
+  ts.exchange->send(std::move(body), std::move(head));
   ts.head_sent = true;
   ts.status = status;
-  ts.keep_alive_after = false;
 }
 
 // Is the to_path file the whole body? Only then may the loop send it itself:
@@ -286,11 +290,11 @@ void ThreadState::resetRequest() {
   stream_object = input = hijack_io = error = file_path = response_hijack = Qnil;
   status = 200;
   headers.clear();
-  plan = http1::ResponsePlan{};
+  head = http::ResponseHead{};
+  body_wanted = true;
   out.clear();
   body_bytes = 0;
   head_sent = hijacked = broken = false;
-  keep_alive_after = true;
   hijack_leftover.clear();
   error_text.clear();
 }
@@ -342,67 +346,64 @@ int handleExchange(ThreadState& ts) {
 
   if (ts.hijacked) {
     // Full hijack: the socket is the app's now; nothing more is written.
-    ts.keep_alive_after = false;
   } else if (jump != 0) {
     answerInterrupted(ts);
   } else if (failed) {
     sendErrorResponse(ts, 500, ts.error_text);
   } else if (!NIL_P(ts.response_hijack)) {
-    ex.send(http1::buildRawHead(ts.status, ts.headers, request.version_minor));
+    http::ResponseHead head;
+    head.status = ts.status;
+    head.headers = std::move(ts.headers);
+    head.raw = true;
+    ex.send({}, std::move(head));
     ts.head_sent = true;
-    ts.keep_alive_after = false;
     bool hijack_failed = false;
     jump = step(ts, "in the rack.hijack response lambda", callResponseHijack, hijack_failed);
     // The app failed with the socket in hand: nobody will close it but us.
     if (hijack_failed && ts.hijacked) step(ts, "closing the hijacked socket", closeHijackedSocket, ignored);
     if (!ts.hijacked) ts.broken = true;  // the socket could not be handed over
   } else {
-    http1::ResponseInput input;
-    input.status = ts.status;
-    input.headers = std::move(ts.headers);
-    input.request_is_head = request.isHead();
-    input.request_version_minor = request.version_minor;
-    input.request_keep_alive = request.keep_alive;
-    input.server_draining = ex.serverDraining();
-    if (ts.body_kind == BodyKind::Array) input.body_length = arrayBodyLength(ts.array_body);
+    // The head stays protocol-neutral; the connection's session frames it
+    // (and decides keep-alive) on the loop thread.
+    ts.head.status = ts.status;
+    ts.body_wanted = http::responseHasBody(ts.status, request.isHead());
+    if (ts.body_kind == BodyKind::Array) ts.head.body_length = arrayBodyLength(ts.array_body);
     if (ts.body_kind == BodyKind::Each) {
-      if (auto size = wholeFileSize(ts)) {
+      if (auto size = wholeFileSize(ts)) {  // reads ts.headers: before they move
         ts.body_kind = BodyKind::File;
-        input.body_length = *size;
+        ts.head.body_length = *size;
       }
     }
-    ts.plan = http1::planResponse(input);
-    ts.headers = std::move(input.headers);
-    ts.keep_alive_after = ts.plan.keep_alive;
+    ts.head.headers = std::move(ts.headers);
 
     if (ts.body_kind == BodyKind::Array) {
-      ts.out = std::move(ts.plan.head);
-      if (ts.plan.framing != http1::BodyFraming::None) {
+      if (ts.body_wanted) {
         appendArrayBody(ts);  // no Ruby calls: plain byte copies
-        ts.body_bytes = *input.body_length;
+        ts.body_bytes = ts.out.size();
       }
       ts.head_sent = true;
-      // A plain Array has no close to wait for: its bytes go with finish()
-      // below (one loop wake-up). Anything else (a BodyProxy, say) may do
-      // real work in close, so its bytes leave first.
+      // A plain Array has no close to wait for: head and bytes go with
+      // finish() below (one loop wake-up). Anything else (a BodyProxy, say)
+      // may do real work in close, so its bytes leave first.
       bytes_ride_on_finish = RB_TYPE_P(ts.body, T_ARRAY);
-      if (!bytes_ride_on_finish) ex.send(std::move(ts.out));
+      if (!bytes_ride_on_finish) ex.send(std::move(ts.out), std::move(ts.head));
     } else if (ts.body_kind == BodyKind::File) {
       // The loop serves the file (page cache or sendfile); this thread is free
       // at once, however slowly the client reads.
-      ex.send(std::move(ts.plan.head));
+      const std::uint64_t size = *ts.head.body_length;
+      ex.send({}, std::move(ts.head));
       ts.head_sent = true;
-      if (ts.plan.framing != http1::BodyFraming::None) {
-        ex.sendFile(toStdString(ts.file_path), *input.body_length);
-        ts.body_bytes = *input.body_length;
+      if (ts.body_wanted) {
+        ex.sendFile(toStdString(ts.file_path), size);
+        ts.body_bytes = size;
       }
-    } else if (ts.plan.framing == http1::BodyFraming::None) {
-      ex.send(std::move(ts.plan.head));
+    } else if (!ts.body_wanted) {
+      ex.send({}, std::move(ts.head));
       ts.head_sent = true;
     } else {
       if (ts.body_kind == BodyKind::Call) {
         // A streaming body talks to the client as it goes: headers first.
-        ex.send(std::move(ts.plan.head));
+        ex.send({}, std::move(ts.head));
         ts.head_sent = true;
       }
       bool body_failed = false;
@@ -412,27 +413,25 @@ int handleExchange(ThreadState& ts) {
       } else if (body_failed && !ts.head_sent) {
         sendErrorResponse(ts, 500, ts.error_text);
       } else if (!ts.head_sent) {
-        ex.send(std::move(ts.plan.head));  // an empty each: headers only
+        ex.send({}, std::move(ts.head));  // an empty each: headers only
         ts.head_sent = true;
       }
       if (body_failed) ts.broken = true;
-      if (!ts.broken && ts.plan.framing == http1::BodyFraming::Chunked) ex.send(std::string(http1::kLastChunk));
-      if (ts.plan.framing == http1::BodyFraming::ContentLength && ts.body_bytes < ts.plan.content_length)
-        ts.broken = true;  // the app promised more than it sent
     }
   }
 
   int close_jump = step(ts, "in body.close", closeBody, ignored);
   if (jump == 0) jump = close_jump;
   step(ts, "closing rack.input", closeInput, ignored);
-  const bool keep_alive = ts.keep_alive_after && !ts.broken && !ex.clientGone();
+  // Full hijack: no head was sent, so the session keeps nothing open.
+  const bool complete = !ts.broken && !ex.clientGone();
   ts.hijack_open = false;  // from here on (response_finished callbacks too) rack.hijack raises
   const bool deliver = jump == 0 && hasDeliveryCallbacks(ts);
   // This thread is free for the next request from here (the loop, woken by
   // the Finish message, may start accepting again).
   ts.rt->queue->jobDone();
-  ex.finish(keep_alive, ts.hijacked ? 0 : ts.status, ts.body_bytes,
-            bytes_ride_on_finish ? std::move(ts.out) : std::string());
+  if (bytes_ride_on_finish) ex.finish(complete, std::move(ts.out), std::move(ts.head));
+  else ex.finish(complete);
   if (deliver) jump = step(ts, "in rack.after_reply / rack.response_finished", waitThenRunDeliveryCallbacks, ignored);
   int clear_jump = step(ts, "resetting callbacks", emptyCallbackArrays, ignored);
   return jump != 0 ? jump : clear_jump;

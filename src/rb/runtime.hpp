@@ -84,14 +84,14 @@ struct ThreadState {
   int status = 200;
   BodyKind body_kind = BodyKind::Array;
   std::vector<http1::Header> headers;
-  http1::ResponsePlan plan;
+  http::ResponseHead head;  // built from status and headers; the loop's session frames it
+  bool body_wanted = true;  // false for HEAD, 1xx, 204, 304: the body is not even iterated
   std::string out;
   std::size_t body_bytes = 0;  // body bytes handed to the loop
   bool head_sent = false;
   bool hijacked = false;
   bool hijack_open = false;  // rack.hijack may act on `exchange`
   bool broken = false;  // response cannot be completed: close the connection
-  bool keep_alive_after = true;
   std::string hijack_leftover;
   std::string error_text;  // the app's exception, described, for the log and a development 500
 

@@ -74,7 +74,7 @@ int serveUntilClosed(ThreadState& ts) {
       // (out of memory while framing): drop this response, keep serving.
       spdlog::error("internal error while answering a request: {}", e.what());
       ts.rt->queue->jobDone();
-      ts.exchange->finish(false, 500, 0);
+      ts.exchange->finish(false);
     }
     ts.resetRequest();
     if (jump) return jump;

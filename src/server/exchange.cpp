@@ -26,10 +26,12 @@ bool Exchange::serverDraining() const {
   return !mailbox || mailbox->draining();
 }
 
-void Exchange::send(std::string bytes) {
-  if (bytes.empty() || clientGone()) return;
+void Exchange::send(std::string bytes, std::optional<http::ResponseHead> head) {
+  if ((bytes.empty() && !head) || clientGone()) return;
   unsent_.fetch_add(bytes.size(), std::memory_order_acq_rel);
-  post(LoopMessage{LoopMessage::Kind::Send, shared_from_this(), std::move(bytes), true});
+  LoopMessage message{LoopMessage::Kind::Send, shared_from_this(), std::move(bytes), true};
+  message.head = std::move(head);
+  post(std::move(message));
 }
 
 void Exchange::sendFile(std::string path, std::uint64_t size) {
@@ -65,12 +67,12 @@ void Exchange::waitDelivered() {
   interrupted_ = false;
 }
 
-void Exchange::finish(bool keep_alive, int status, std::size_t body_bytes, std::string last_bytes) {
-  status_ = status;
-  body_bytes_ = body_bytes;
+void Exchange::finish(bool complete, std::string last_bytes, std::optional<http::ResponseHead> head) {
   if (clientGone()) last_bytes.clear();
   if (!last_bytes.empty()) unsent_.fetch_add(last_bytes.size(), std::memory_order_acq_rel);
-  post(LoopMessage{LoopMessage::Kind::Finish, shared_from_this(), std::move(last_bytes), keep_alive});
+  LoopMessage message{LoopMessage::Kind::Finish, shared_from_this(), std::move(last_bytes), complete};
+  message.head = std::move(head);
+  post(std::move(message));
 }
 
 int Exchange::hijack(std::string& leftover) {

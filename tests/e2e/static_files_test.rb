@@ -82,6 +82,17 @@ class StaticFilesTest < Minitest::Test
     end
   end
 
+  # The loop may send a to_path file itself only when the headers describe
+  # that file; otherwise the body is iterated like any other.
+  def test_a_to_path_body_whose_headers_disagree_with_the_file_is_iterated
+    server = files_server(@tmp)
+    %w[/transformed/length /transformed/encoding].each do |path|
+      response = server.http(path)
+      assert_equal '200', response.code, path
+      assert_equal "not the file\n", response.body, path
+    end
+  end
+
   def test_rack_files_head_has_length_and_no_body
     server = shared_server
     %w[small.bin big.bin].each do |name|

@@ -6,14 +6,12 @@
 #include <string_view>
 #include <vector>
 
+#include "hyperion/http/response_head.hpp"
 #include "hyperion/net/unique_fd.hpp"
 
 namespace hyperion::http1 {
 
-struct Header {
-  std::string name;  // as the client sent it
-  std::string value;
-};
+using Header = http::Header;  // request headers keep the name as the client sent it
 
 // Small bodies stay in memory; larger ones are in an unlinked temp file.
 struct RequestBody {

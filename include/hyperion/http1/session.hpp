@@ -6,7 +6,9 @@
 #include <memory>
 #include <string>
 
+#include "hyperion/http/response_head.hpp"
 #include "hyperion/http1/request_parser.hpp"
+#include "hyperion/http1/response.hpp"
 #include "hyperion/server/session.hpp"
 
 namespace hyperion::http1 {
@@ -27,6 +29,13 @@ class Http1Session final : public server::Session {
  private:
   void dispatch(server::Connection& conn, Request request);
   void reject(server::Connection& conn, const ParseError& error);
+  // The Ruby thread's protocol-neutral reply, framed for HTTP/1.1.
+  std::string frameHead(const server::Exchange& exchange, http::ResponseHead head);
+  void writeBody(server::Connection& conn, const std::shared_ptr<server::Exchange>& owner, std::string& head_bytes,
+                 std::string bytes);
+  void writeFramed(server::Connection& conn, const std::shared_ptr<server::Exchange>& owner, std::string& prefix,
+                   std::string bytes, std::string_view suffix = {});
+  void finishReply(server::Connection& conn, server::Exchange& exchange, bool complete);
   void onFinish(server::Connection& conn, server::Exchange& exchange, bool keep_alive);
   void onHijack(server::Connection& conn, const std::shared_ptr<server::Exchange>& exchange);
 
@@ -41,6 +50,17 @@ class Http1Session final : public server::Session {
   RequestParser parser_;
   std::shared_ptr<server::Exchange> in_flight_;  // at most one
   server::Clock::time_point request_started_{};  // first byte of the request being read
+
+  // How the in-flight exchange's reply is being framed (reset per request).
+  struct Reply {
+    bool head_seen = false;
+    bool raw = false;  // partial hijack: the app owns the rest of the stream
+    int status = 0;
+    BodyFraming framing = BodyFraming::None;
+    std::uint64_t content_length = 0;
+    std::uint64_t body_sent = 0;  // body bytes framed (the access log's figure)
+    bool keep_alive = false;
+  } reply_;
 };
 
 }  // namespace hyperion::http1

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 
+#include <optional>
+
 #include "hyperion/http1/request.hpp"
 
 namespace hyperion::server {
@@ -39,9 +41,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::uint64_t connectionId() const { return connection_id_; }
   std::chrono::steady_clock::time_point startedAt() const { return started_; }
 
+  // Spare capacity a streamed piece is made with, so the session can frame
+  // it in place (an HTTP/1.1 chunk-size line and CRLF; an h2 frame header)
+  // instead of copying it into a new buffer.
+  static constexpr std::size_t kFramingRoom = 24;
+
   // --- Ruby thread ---
-  // Queues bytes for the client. Never blocks; call waitWritable() after.
-  void send(std::string bytes);
+  // Queues body bytes for the client, after `head` when given (the first
+  // piece of a streamed body carries it: one message). Never blocks; call
+  // waitWritable() after. The session frames them for its protocol.
+  void send(std::string bytes, std::optional<http::ResponseHead> head = std::nullopt);
   // Queues a whole file (the head announcing `size` bytes was sent before).
   // The loop serves it from its page cache or with sendfile(2); the Ruby
   // thread does not wait for a slow client to drain it.
@@ -49,10 +58,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // Blocks while more than the high-water mark is unsent, so a slow client
   // slows the producer instead of growing memory. False if the client is gone.
   bool waitWritable();
-  // The response is complete; keep_alive says whether the connection goes on.
-  // `last_bytes` (a whole small response, typically) travels in the same
-  // message: one mailbox post and one loop wake-up instead of two.
-  void finish(bool keep_alive, int status, std::size_t body_bytes, std::string last_bytes = {});
+  // The response is over. `complete`: everything it promised was produced
+  // (false closes the connection after what was sent). `last_bytes` and
+  // `head` (a whole small response, typically) travel in the same message:
+  // one mailbox post and one loop wake-up instead of two.
+  void finish(bool complete, std::string last_bytes = {}, std::optional<http::ResponseHead> head = std::nullopt);
   // Takes the socket away from the loop (Rack full hijack). Returns the fd
   // (now owned by the caller) and the bytes already read past this request, or -1.
   int hijack(std::string& leftover);
@@ -63,12 +73,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // More than the high-water mark queued: the producer should waitWritable().
   bool backlogged() const { return unsent_.load(std::memory_order_acquire) > kHighWater; }
   bool clientGone() const { return client_gone_.load(std::memory_order_acquire); }
+  // Bytes handed over and not yet written (or dropped) by the loop.
+  std::size_t unsentBytes() const { return unsent_.load(std::memory_order_acquire); }
   // The server is shutting down (or gone): the response closes its connection.
   bool serverDraining() const;
   // Wakes any wait above (thread interrupt, forced shutdown).
   void interruptWaits();
 
   // --- loop thread ---
+  // Framing the session adds around the app's bytes (chunk sizes, a head
+  // sent with them) counts as unsent too, so onBytesWritten balances.
+  void addUnsent(std::size_t n) { unsent_.fetch_add(n, std::memory_order_acq_rel); }
   void onBytesWritten(std::size_t n);
   void onClientGone();
   void completeHijack(int fd, std::string leftover);
@@ -76,10 +91,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // Set by the loop for a Hyperion::Server.handle route: which Ruby handler.
   int routeHandler() const { return route_handler_; }
   void setRouteHandler(int id) { route_handler_ = id; }
-
-  // Access-log figures, set by finish().
-  int status() const { return status_; }
-  std::size_t bodyBytes() const { return body_bytes_; }
 
  private:
   static constexpr std::size_t kHighWater = 512 * 1024;
@@ -104,8 +115,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool hijack_done_ = false;
   int hijacked_fd_ = -1;
   std::string hijack_leftover_;
-  int status_ = 0;
-  std::size_t body_bytes_ = 0;
   int route_handler_ = -1;
 };
 

@@ -2,26 +2,31 @@
 // How Ruby threads talk to the event loop: a locked vector of messages and an
 // eventfd that wakes epoll. The loop swaps the whole vector out per wake-up.
 #include <atomic>
+#include <optional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "hyperion/http/response_head.hpp"
 #include "hyperion/net/unique_fd.hpp"
 
 namespace hyperion::server {
 
 class Exchange;
 
+// Replies are protocol-neutral (the connection's session frames them): a
+// head, body bytes as the app produced them, a file, the end.
 struct LoopMessage {
   enum class Kind { Send, SendFile, Finish, Hijack, Shutdown, Wake };
   Kind kind = Kind::Wake;
   std::shared_ptr<Exchange> exchange;
-  std::string bytes;       // Send, and Finish's last bytes
-  bool keep_alive = true;  // Finish
+  std::string bytes;       // Send: body bytes; Finish: the last ones
+  bool complete = true;    // Finish: every promised byte was produced (else the connection closes)
   std::string path;        // SendFile: the whole file, after the head was sent
   std::uint64_t size = 0;  // SendFile: the size the head announced
+  std::optional<http::ResponseHead> head;  // Send, Finish: the head, before their bytes
 };
 
 class LoopMailbox {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,12 +93,32 @@ class Http1SessionTest : public ::testing::Test {
     }
   }
 
-  // A Ruby thread's finished reply, as the mailbox would deliver it.
-  void finish(const std::shared_ptr<Exchange>& exchange, std::string bytes, bool keep_alive = true) {
-    LoopMessage message{LoopMessage::Kind::Finish, exchange, std::move(bytes), keep_alive};
-    ASSERT_TRUE(conn.session->owns(*exchange));
-    conn.session->onMessage(conn, message);
+  // What the Ruby threads posted, handed to the session as the loop does.
+  void deliver() {
+    std::vector<LoopMessage> messages;
+    host.mailbox()->drainInto(messages);
+    for (auto& message : messages) {
+      ASSERT_TRUE(conn.session->owns(*message.exchange));
+      conn.session->onMessage(conn, message);
+    }
   }
+
+  // A whole reply in one Finish message (an Array body).
+  void finish(const std::shared_ptr<Exchange>& exchange, http::ResponseHead head, std::string body = {}) {
+    exchange->finish(true, std::move(body), std::move(head));
+    deliver();
+  }
+
+  static http::ResponseHead head(int status, std::optional<std::uint64_t> length = std::nullopt,
+                                 std::vector<http::Header> headers = {}) {
+    http::ResponseHead h;
+    h.status = status;
+    h.body_length = length;
+    h.headers = std::move(headers);
+    return h;
+  }
+
+  std::string body() const { return host.wire.substr(host.wire.find("\r\n\r\n") + 4); }
 
   FakeHost host;
   Connection conn;
@@ -119,7 +140,7 @@ TEST_F(Http1SessionTest, OneByteAtATimeMakesOneExchange) {
 TEST_F(Http1SessionTest, PipelinedRequestsWaitTheirTurn) {
   arrive(std::string(kGet) + "GET /b HTTP/1.1\r\nHost: h\r\n\r\n", 7);
   ASSERT_EQ(host.dispatched.size(), 1u);  // the second waits for the first's answer
-  finish(host.dispatched[0], "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+  finish(host.dispatched[0], head(200, 0));
   ASSERT_EQ(host.dispatched.size(), 2u);
   EXPECT_EQ(host.dispatched[1]->request().target, "/b");
   EXPECT_FALSE(conn.session->owns(*host.dispatched[0]));
@@ -145,31 +166,119 @@ TEST_F(Http1SessionTest, ExpectContinueIsAnsweredBeforeTheBody) {
   EXPECT_EQ(host.dispatched[0]->request().body.memory, "abc");
 }
 
-TEST_F(Http1SessionTest, RepliesReachTheWireAndCloseWhenAsked) {
+TEST_F(Http1SessionTest, AWholeBodyGetsItsLengthDateAndServer) {
+  arrive(kGet, 64);
+  finish(host.dispatched.at(0), head(200, 5, {{"Content-Type", "text/plain"}}), "hello");
+  EXPECT_EQ(host.wire.rfind("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nDate: ", 0), 0u)
+      << host.wire;
+  EXPECT_NE(host.wire.find("\r\nServer: hyperion\r\n"), std::string::npos) << host.wire;
+  EXPECT_EQ(body(), "hello");
+  EXPECT_FALSE(conn.session->busy());
+  EXPECT_FALSE(conn.close_after_flush);
+  EXPECT_EQ(host.closes, 0);
+}
+
+TEST_F(Http1SessionTest, AStreamIsChunkedAndEndsWithTheLastChunk) {
   arrive(kGet, 64);
   auto exchange = host.dispatched.at(0);
-  LoopMessage send{LoopMessage::Kind::Send, exchange, "HTTP/1.1 200 OK\r\n", true};
-  conn.session->onMessage(conn, send);
-  finish(exchange, "content-length: 0\r\n\r\n", false);
-  EXPECT_EQ(host.wire, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
-  EXPECT_FALSE(conn.session->busy());
+  exchange->send("data: 1\n\n", head(200));  // the first piece carries the head
+  exchange->send(std::string(20000, 'x'));    // large pieces are not copied, only framed
+  exchange->finish(true);
+  deliver();
+  EXPECT_NE(host.wire.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << host.wire;
+  EXPECT_EQ(body(), "9\r\ndata: 1\n\n\r\n4e20\r\n" + std::string(20000, 'x') + "\r\n0\r\n\r\n");
+  EXPECT_EQ(exchange->unsentBytes(), 0u);  // the framing was counted and written too
+  EXPECT_EQ(host.closes, 0);
+}
+
+TEST_F(Http1SessionTest, TheAppsConnectionCloseIsHonoured) {
+  arrive(kGet, 64);
+  finish(host.dispatched.at(0), head(200, 0, {{"Connection", "close"}}));
+  EXPECT_NE(host.wire.find("Connection: close\r\n"), std::string::npos) << host.wire;
   EXPECT_TRUE(conn.close_after_flush);
   EXPECT_GE(host.closes, 1);
 }
 
+TEST_F(Http1SessionTest, HeadAnswersTheLengthWithoutABody) {
+  arrive("HEAD /f HTTP/1.1\r\nHost: h\r\n\r\n", 64);
+  auto exchange = host.dispatched.at(0);
+  exchange->send({}, head(200, 1000));
+  exchange->sendFile("/srv/f", 1000);  // announced, never sent on HEAD
+  exchange->finish(true);
+  deliver();
+  EXPECT_NE(host.wire.find("Content-Length: 1000\r\n"), std::string::npos) << host.wire;
+  EXPECT_EQ(body(), "");
+  EXPECT_TRUE(host.files.empty());
+  EXPECT_EQ(exchange->unsentBytes(), 0u);
+  EXPECT_EQ(host.closes, 0);
+}
+
+TEST_F(Http1SessionTest, ALengthTheAppDoesNotMeetClosesAndExcessIsDropped) {
+  arrive(kGet, 64);
+  auto exchange = host.dispatched.at(0);
+  exchange->send("abcdef", head(200, std::nullopt, {{"Content-Length", "2"}}));
+  exchange->finish(true);
+  deliver();
+  EXPECT_EQ(body(), "ab");  // never past the length announced
+  EXPECT_EQ(exchange->unsentBytes(), 0u);
+  EXPECT_EQ(host.closes, 0);  // exactly met: keep-alive
+
+  arrive(kGet, 64);
+  auto second = host.dispatched.at(1);
+  host.wire.clear();
+  second->send("abc", head(200, std::nullopt, {{"Content-Length", "10"}}));
+  second->finish(true);
+  deliver();
+  EXPECT_TRUE(conn.close_after_flush);  // the client would wait for 7 more bytes
+  EXPECT_GE(host.closes, 1);
+}
+
+TEST_F(Http1SessionTest, Http10StreamsAreCloseDelimited) {
+  arrive("GET / HTTP/1.0\r\n\r\n", 64);
+  auto exchange = host.dispatched.at(0);
+  exchange->send("abc", head(200));
+  exchange->finish(true);
+  deliver();
+  EXPECT_EQ(host.wire.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << host.wire;
+  EXPECT_EQ(host.wire.find("chunked"), std::string::npos) << host.wire;
+  EXPECT_EQ(body(), "abc");
+  EXPECT_TRUE(conn.close_after_flush);
+}
+
+TEST_F(Http1SessionTest, AServerErrorSaysConnectionClose) {
+  arrive(kGet, 64);
+  auto error = head(500, 22, {{"Content-Type", "text/plain; charset=utf-8"}});
+  error.close = true;
+  finish(host.dispatched.at(0), std::move(error), "Internal Server Error\n");
+  EXPECT_EQ(host.wire.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << host.wire;
+  EXPECT_NE(host.wire.find("Connection: close\r\n"), std::string::npos) << host.wire;
+  EXPECT_TRUE(conn.close_after_flush);
+}
+
+TEST_F(Http1SessionTest, ARawHeadGoesOutAsGiven) {
+  arrive(kGet, 64);
+  auto upgrade = head(101, std::nullopt, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}});
+  upgrade.raw = true;
+  host.dispatched.at(0)->send({}, std::move(upgrade));
+  deliver();
+  EXPECT_EQ(host.wire.rfind("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", 0), 0u)
+      << host.wire;
+  EXPECT_EQ(host.wire.find("Content-Length"), std::string::npos) << host.wire;
+  EXPECT_EQ(host.wire.find("chunked"), std::string::npos) << host.wire;
+}
+
 TEST_F(Http1SessionTest, SendFileGoesToTheLoop) {
   arrive(kGet, 64);
-  LoopMessage file{LoopMessage::Kind::SendFile, host.dispatched.at(0), {}, true};
-  file.path = "/srv/a.bin";
-  file.size = 42;
-  conn.session->onMessage(conn, file);
+  host.dispatched.at(0)->send({}, head(200, 42));
+  host.dispatched.at(0)->sendFile("/srv/a.bin", 42);
+  deliver();
   EXPECT_EQ(host.files, std::vector<std::string>{"/srv/a.bin:42"});
 }
 
 TEST_F(Http1SessionTest, PausedReadingResumesWhenTheRequestEnds) {
   arrive(kGet, 64);
   conn.read_paused = true;  // the loop stopped reading while the app ran
-  finish(host.dispatched.at(0), "HTTP/1.1 204 No Content\r\n\r\n");
+  finish(host.dispatched.at(0), head(204));
   EXPECT_EQ(host.resumes, 1);
   EXPECT_FALSE(conn.read_paused);
 }
@@ -196,7 +305,8 @@ TEST_F(Http1SessionTest, DrainClosesIdleNowAndBusyAfterTheResponse) {
   busy_host.mailbox()->setDraining();
   busy.session->onDrain(busy);
   EXPECT_EQ(busy_host.closes, 0);  // the app is still answering
-  LoopMessage done{LoopMessage::Kind::Finish, busy_host.dispatched[0], "HTTP/1.1 200 OK\r\n\r\n", true};
+  LoopMessage done{LoopMessage::Kind::Finish, busy_host.dispatched[0], {}, true};
+  done.head = head(200, 0);
   busy.session->onMessage(busy, done);
   EXPECT_GE(busy_host.closes, 1);
 }

@@ -154,32 +154,41 @@ TEST(Exchange, InterruptWaitsReleasesBlockedWait) {
 TEST(Exchange, FinishPostsFinishAfterSends) {
   auto mailbox = std::make_shared<LoopMailbox>();
   auto ex = makeExchange(mailbox);
-  ex->send("HTTP/1.1 200 OK\r\n\r\n");
+  hyperion::http::ResponseHead head;
+  head.status = 404;
+  ex->send({}, std::move(head));  // a head alone is a message too
   ex->send("body");
-  ex->finish(false, 404, 4);
-  EXPECT_EQ(ex->status(), 404);
-  EXPECT_EQ(ex->bodyBytes(), 4u);
+  ex->finish(false);
 
   auto messages = drain(*mailbox);
   ASSERT_EQ(messages.size(), 3u);
   EXPECT_EQ(messages[0].kind, Kind::Send);
+  ASSERT_TRUE(messages[0].head.has_value());
+  EXPECT_EQ(messages[0].head->status, 404);
+  EXPECT_TRUE(messages[0].bytes.empty());
   EXPECT_EQ(messages[1].kind, Kind::Send);
+  EXPECT_FALSE(messages[1].head.has_value());
   EXPECT_EQ(messages[1].bytes, "body");
   EXPECT_EQ(messages[2].kind, Kind::Finish);
   EXPECT_EQ(messages[2].exchange, ex);
-  EXPECT_FALSE(messages[2].keep_alive);
+  EXPECT_FALSE(messages[2].complete);
   EXPECT_TRUE(drain(*mailbox).empty());
 }
 
-TEST(Exchange, FinishCarriesKeepAlive) {
+TEST(Exchange, FinishCarriesAWholeSmallResponse) {
   auto mailbox = std::make_shared<LoopMailbox>();
   auto ex = makeExchange(mailbox);
-  ex->finish(true, 200, 0);
+  hyperion::http::ResponseHead head;
+  head.body_length = 5;
+  ex->finish(true, "hello", std::move(head));
+  EXPECT_TRUE(ex->backlogged() == false);
   auto messages = drain(*mailbox);
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_EQ(messages[0].kind, Kind::Finish);
-  EXPECT_TRUE(messages[0].keep_alive);
-  EXPECT_EQ(ex->status(), 200);
+  EXPECT_TRUE(messages[0].complete);
+  EXPECT_EQ(messages[0].bytes, "hello");
+  ASSERT_TRUE(messages[0].head.has_value());
+  EXPECT_EQ(messages[0].head->body_length, 5u);
 }
 
 TEST(Exchange, HijackWaitsForTheLoop) {
@@ -248,7 +257,7 @@ TEST(Exchange, OutlivesItsLoop) {
   EXPECT_FALSE(ex->waitWritable());
   std::string leftover;
   EXPECT_EQ(ex->hijack(leftover), -1);
-  ex->finish(true, 200, 0, "last");
+  ex->finish(true, "last");
   ex.reset();
   EXPECT_TRUE(watch.expired());  // nothing else held it
 }

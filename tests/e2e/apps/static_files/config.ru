@@ -36,6 +36,31 @@ map '/etag-files' do
   run Rack::Files.new(root)
 end
 
+# A body that names a file with to_path but sends something else (what a
+# middleware that transforms a file body looks like): its headers disagree
+# with the file, so the server must iterate it, not send the file.
+class TransformedFile
+  def initialize(path, text)
+    @path = path
+    @text = text
+  end
+
+  def to_path = @path
+  def each = yield(@text)
+end
+
+map '/transformed' do
+  run lambda { |env|
+    text = "not the file\n"
+    headers = { 'content-type' => 'text/plain' }
+    case env['PATH_INFO']
+    when '/length' then headers['content-length'] = text.bytesize.to_s
+    when '/encoding' then headers['content-encoding'] = 'identity'
+    end
+    [200, headers, TransformedFile.new('/etc/passwd', text)]
+  }
+end
+
 map '/quick' do
   run ->(_env) { [200, { 'content-type' => 'text/plain' }, ['quick']] }
 end
