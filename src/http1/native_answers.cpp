@@ -1,5 +1,6 @@
 // Requests the HTTP/1 session answers without Ruby: prebuilt routes and
 // preloaded static directories. No Ruby thread, no GVL.
+#include "hyperion/http1/native_heads.hpp"
 #include "hyperion/http1/response.hpp"
 #include "hyperion/http1/session.hpp"
 #include "hyperion/log/logger.hpp"
@@ -21,7 +22,7 @@ bool Http1Session::answerNatively(Connection& conn, const Request& request, int&
     }
     const bool keep_alive = request.keep_alive && !host_.draining();
     std::string out;
-    static_files::appendRouteResponse(out, *route, request.isHead(), keep_alive, request.version_minor);
+    appendRouteResponse(out, *route, request.isHead(), keep_alive, request.version_minor);
     host_.queueOutput(conn, std::move(out), nullptr);
     finishNative(conn, request, route->status, request.isHead() ? 0 : route->body.size(), keep_alive);
     return true;
@@ -40,11 +41,9 @@ bool Http1Session::answerFromStaticDirectory(Connection& conn, const Request& re
     }
     if (found.kind != static_files::StaticDirectory::LookupKind::Found) continue;
     const bool keep_alive = request.keep_alive && !host_.draining();
-    static_files::StaticRequest static_request = static_files::toStaticRequest(request);
-    static_request.keep_alive = keep_alive;  // also closes when the server is draining
-    static_files::StaticReply reply = static_files::buildStaticReply(found.file, static_request);
+    static_files::StaticReply reply = static_files::buildStaticReply(found.file, static_files::toStaticRequest(request));
     const std::size_t body_bytes = reply.body.size();
-    host_.queueOutput(conn, std::move(reply.head), nullptr);
+    host_.queueOutput(conn, staticFileHead(reply, request.version_minor, keep_alive), nullptr);
     if (!reply.body.empty()) {
       OutputChunk body;
       body.view = reply.body;

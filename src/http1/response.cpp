@@ -153,47 +153,61 @@ ResponsePlan planResponse(const ResponseInput& in) {
 
   std::string& out = plan.head;
   out.reserve(256);
-  out.append(in.request_version_minor >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ");
-  fmt::format_to(std::back_inserter(out), "{} {}\r\n", in.status, reasonPhrase(in.status));
+  appendStatusLine(out, in.status, in.request_version_minor);
   for (const auto& h : in.headers) {
     if (equalsIgnoreCase(h.name, "content-length") || equalsIgnoreCase(h.name, "connection")) continue;
     if (equalsIgnoreCase(h.name, "transfer-encoding") &&
         (no_body_status || plan.framing == BodyFraming::ContentLength || in.request_version_minor == 0))
       continue;
-    out.append(h.name).append(": ").append(h.value).append("\r\n");
+    appendHeader(out, h.name, h.value);
   }
   if (length_header && !no_body_status) fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *length_header);
   if (chunked_header && !in.request_is_head) out.append("Transfer-Encoding: chunked\r\n");
-  if (!has_date) out.append("Date: ").append(http::currentHttpDate()).append("\r\n");
-  if (!has_server) out.append("Server: ").append(http::kServerName).append("\r\n");
-  if (!plan.keep_alive) out.append("Connection: close\r\n");
-  else if (in.request_version_minor == 0) out.append("Connection: keep-alive\r\n");
-  out.append("\r\n");
+  appendDateAndServer(out, has_date, has_server);
+  endHead(out, plan.keep_alive, in.request_version_minor);
   return plan;
 }
 
-std::string buildRawHead(int status, const std::vector<Header>& headers, int version_minor) {
+std::string buildRawHead(int status, const http::HeaderList& headers, int version_minor) {
   std::string out;
   out.reserve(256);
-  out.append(version_minor >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ");
-  fmt::format_to(std::back_inserter(out), "{} {}\r\n", status, reasonPhrase(status));
+  appendStatusLine(out, status, version_minor);
   bool has_date = false;
   bool has_server = false;
   for (const auto& h : headers) {
     has_date = has_date || equalsIgnoreCase(h.name, "date");
     has_server = has_server || equalsIgnoreCase(h.name, "server");
-    out.append(h.name).append(": ").append(h.value).append("\r\n");
+    appendHeader(out, h.name, h.value);
   }
-  if (!has_date) out.append("Date: ").append(http::currentHttpDate()).append("\r\n");
-  if (!has_server) out.append("Server: ").append(http::kServerName).append("\r\n");
-  out.append("\r\n");
+  appendDateAndServer(out, has_date, has_server);
+  out.append("\r\n");  // no Connection line: the app's own headers decide
   return out;
+}
+
+void appendStatusLine(std::string& out, int status, int version_minor) {
+  out.append(version_minor >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ");
+  fmt::format_to(std::back_inserter(out), "{} {}\r\n", status, reasonPhrase(status));
+}
+
+void appendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void appendDateAndServer(std::string& out, bool has_date, bool has_server) {
+  if (!has_date) appendHeader(out, "Date", http::currentHttpDate());
+  if (!has_server) appendHeader(out, "Server", http::kServerName);
+}
+
+void endHead(std::string& out, bool keep_alive, int version_minor) {
+  if (!keep_alive) out.append("Connection: close\r\n");
+  else if (version_minor == 0) out.append("Connection: keep-alive\r\n");
+  out.append("\r\n");
 }
 
 std::string buildSimpleResponse(int status, std::string_view body, bool keep_alive, int version_minor) {
   ResponseInput input;
   input.status = status;
-  input.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
+  input.headers.add("Content-Type", "text/plain; charset=utf-8");
   input.body_length = body.size();
   input.request_keep_alive = keep_alive;
   input.request_version_minor = version_minor;

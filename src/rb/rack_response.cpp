@@ -30,7 +30,7 @@ void addHeaderValues(ThreadState& ts, VALUE name, VALUE value) {
       std::string_view piece(v + start, static_cast<std::size_t>(i - start));
       if (!http1::isValidHeaderValue(piece))
         rb_raise(rb_eArgError, "invalid value for response header %" PRIsVALUE, rb_inspect(name));
-      cxxGuard([&] { ts.headers.push_back(http1::Header{std::string(n, static_cast<std::size_t>(n_len)), std::string(piece)}); });
+      cxxGuard([&] { ts.headers.add({n, static_cast<std::size_t>(n_len)}, piece); });
       start = i + 1;
     }
   }
@@ -254,7 +254,7 @@ void sendErrorResponse(ThreadState& ts, int status, std::string_view detail = {}
   ts.body_bytes = body.size();
   http::ResponseHead head;
   head.status = status;
-  head.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
+  head.headers.add("Content-Type", "text/plain; charset=utf-8");
   head.body_length = body.size();
   head.close = true;
   ts.exchange->send(std::move(body), std::move(head));
@@ -290,6 +290,7 @@ void ThreadState::resetRequest() {
   stream_object = input = hijack_io = error = file_path = response_hijack = Qnil;
   status = 200;
   headers.clear();
+  headers.reserve(512);  // one allocation for a typical head (it leaves with the response)
   head = http::ResponseHead{};
   body_wanted = true;
   out.clear();

@@ -83,7 +83,7 @@ struct ThreadState {
   VALUE fd_holder = Qnil;  // adoptFd's scratch Array (one per thread)
   int status = 200;
   BodyKind body_kind = BodyKind::Array;
-  std::vector<http1::Header> headers;
+  http::HeaderList headers;
   http::ResponseHead head;  // built from status and headers; the loop's session frames it
   bool body_wanted = true;  // false for HEAD, 1xx, 204, 304: the body is not even iterated
   std::string out;

@@ -3,10 +3,7 @@
 #include <cctype>
 #include <vector>
 
-#include <fmt/format.h>
-
-#include "hyperion/http/http_date.hpp"
-#include "hyperion/http/server_header.hpp"
+#include "hyperion/http1/native_heads.hpp"
 #include "hyperion/http1/response.hpp"
 
 namespace hyperion::static_files {
@@ -24,20 +21,15 @@ void RouteTable::addStatic(std::string_view method, std::string_view path, int s
                            const std::vector<std::pair<std::string, std::string>>& headers, std::string body) {
   auto route = std::make_shared<Route>();
   route->status = status;
-  std::string& head = route->head_prefix;
-  fmt::format_to(std::back_inserter(head), "HTTP/1.1 {} {}\r\n", status, http1::reasonPhrase(status));
-  bool has_server = false;
   for (const auto& [name, value] : headers) {
     if (http1::equalsIgnoreCase(name, "content-length") || http1::equalsIgnoreCase(name, "connection") ||
         http1::equalsIgnoreCase(name, "date") || http1::equalsIgnoreCase(name, "transfer-encoding"))
       continue;
-    if (http1::equalsIgnoreCase(name, "server")) has_server = true;
-    head.append(name).append(": ").append(value).append("\r\n");
+    route->headers.add(name, value);
   }
-  if (!has_server) head.append("Server: ").append(http::kServerName).append("\r\n");
-  if (!http1::statusHasNoBody(status)) fmt::format_to(std::back_inserter(head), "Content-Length: {}\r\n", body.size());
-  else body.clear();
+  if (http1::statusHasNoBody(status)) body.clear();
   route->body = std::move(body);
+  route->http1_prefix = http1::routeHeadPrefix(status, route->headers, route->body.size());
 
   std::lock_guard lock(mutex_);
   auto next = std::make_shared<Map>(*current_);
@@ -83,16 +75,6 @@ const Route* RouteLookup::find(std::string_view method, std::string_view path) {
   key_.assign(method).append(" ").append(path);
   auto it = map_->find(key_);
   return it == map_->end() ? nullptr : it->second.get();
-}
-
-void appendRouteResponse(std::string& out, const Route& route, bool head_request, bool keep_alive,
-                         int version_minor) {
-  out.append(route.head_prefix);
-  out.append("Date: ").append(http::currentHttpDate()).append("\r\n");
-  if (!keep_alive) out.append("Connection: close\r\n");
-  else if (version_minor == 0) out.append("Connection: keep-alive\r\n");
-  out.append("\r\n");
-  if (!head_request) out.append(route.body);
 }
 
 }  // namespace hyperion::static_files

@@ -1,17 +1,10 @@
 #include "hyperion/static/static_response.hpp"
 
-#include <fmt/format.h>
-
-#include "hyperion/http1/response.hpp"
-#include "hyperion/static/byte_range.hpp"
 #include "hyperion/http/http_date.hpp"
-#include "hyperion/http/server_header.hpp"
 #include "hyperion/static/negotiation.hpp"
 
 namespace hyperion::static_files {
 namespace {
-
-constexpr std::string_view kImmutableCacheControl = "public, max-age=31536000, immutable";
 
 std::string_view headerOrEmpty(const http1::Request& request, std::string_view name) {
   const std::string* value = request.header(name);
@@ -52,33 +45,6 @@ bool ifRangeAllows(const CachedFile& representation, std::string_view if_range) 
   return date && *date == representation.mtime.tv_sec;
 }
 
-void appendHeader(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
-}
-
-void startHead(std::string& out, int status, const StaticRequest& request) {
-  out.reserve(384);
-  out.append(request.version_minor >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ");
-  fmt::format_to(std::back_inserter(out), "{} {}\r\n", status, http1::reasonPhrase(status));
-  appendHeader(out, "Date", http::currentHttpDate());
-  appendHeader(out, "Server", http::kServerName);
-}
-
-void finishHead(std::string& out, const StaticRequest& request) {
-  if (!request.keep_alive) {
-    appendHeader(out, "Connection", "close");
-  } else if (request.version_minor == 0) {
-    appendHeader(out, "Connection", "keep-alive");
-  }
-  out.append("\r\n");
-}
-
-void appendValidators(std::string& out, const CachedFile& representation) {
-  appendHeader(out, "Last-Modified", representation.last_modified);
-  appendHeader(out, "ETag", representation.etag);
-  if (representation.immutable) appendHeader(out, "Cache-Control", kImmutableCacheControl);
-}
-
 }  // namespace
 
 StaticRequest toStaticRequest(const http1::Request& request) {
@@ -89,40 +55,31 @@ StaticRequest toStaticRequest(const http1::Request& request) {
   out.range = headerOrEmpty(request, "range");
   out.accept_encoding = headerOrEmpty(request, "accept-encoding");
   out.if_range = headerOrEmpty(request, "if-range");
-  out.version_minor = request.version_minor;
-  out.keep_alive = request.keep_alive;
   return out;
 }
 
 StaticReply buildStaticReply(const std::shared_ptr<const CachedFile>& file, const StaticRequest& request) {
   StaticReply reply;
   reply.keeper = file;
-  std::string& out = reply.head;
+  reply.resource = file.get();
+  reply.representation = file.get();
 
   const bool is_get = request.method == "GET";
   const bool is_head = request.method == "HEAD";
   if (!is_get && !is_head) {
     reply.status = 405;
-    startHead(out, reply.status, request);
-    appendHeader(out, "Allow", "GET, HEAD");
-    appendHeader(out, "Content-Length", "0");
-    finishHead(out, request);
     return reply;
   }
 
   const bool range_applies = is_get && !request.range.empty();
   const Chosen chosen = chooseRepresentation(*file, request, range_applies);
   const CachedFile& representation = *chosen.representation;
-  // Every answer that depends on Accept-Encoding says so, 304 included, so
-  // shared caches keep the encodings apart.
-  const bool vary = file->hasVariants();
+  reply.representation = &representation;
+  reply.coding = chosen.coding;
+  reply.vary = file->hasVariants();
 
   if (notModified(representation, request)) {
     reply.status = 304;
-    startHead(out, reply.status, request);
-    appendValidators(out, representation);
-    if (vary) appendHeader(out, "Vary", "Accept-Encoding");
-    finishHead(out, request);
     return reply;
   }
 
@@ -130,40 +87,18 @@ StaticReply buildStaticReply(const std::shared_ptr<const CachedFile>& file, cons
   if (range_applies && ifRangeAllows(representation, request.if_range)) {
     decision = decideRange(request.range, representation.size);
   }
-
   if (decision.kind == RangeKind::Unsatisfiable) {
     reply.status = 416;
-    startHead(out, reply.status, request);
-    appendHeader(out, "Content-Range", fmt::format("bytes */{}", representation.size));
-    appendHeader(out, "Content-Length", "0");
-    appendHeader(out, "Accept-Ranges", "bytes");
-    if (vary) appendHeader(out, "Vary", "Accept-Encoding");
-    finishHead(out, request);
     return reply;
   }
 
-  const std::string_view whole_body = representation.body;
-  std::string_view body = whole_body;
-  reply.status = 200;
+  std::string_view body = representation.body;
   if (decision.kind == RangeKind::Partial) {
     reply.status = 206;
-    body = whole_body.substr(decision.range.first, decision.range.length());
+    reply.range = decision.range;
+    body = body.substr(decision.range.first, decision.range.length());
   }
-
-  startHead(out, reply.status, request);
-  // The type is the resource's, not the .gz/.br file's.
-  appendHeader(out, "Content-Type", file->content_type);
-  appendHeader(out, "Content-Length", fmt::format("{}", body.size()));
-  if (reply.status == 206) {
-    appendHeader(out, "Content-Range",
-                 fmt::format("bytes {}-{}/{}", decision.range.first, decision.range.last, representation.size));
-  }
-  appendValidators(out, representation);
-  appendHeader(out, "Accept-Ranges", "bytes");
-  if (!chosen.coding.empty()) appendHeader(out, "Content-Encoding", chosen.coding);
-  if (vary) appendHeader(out, "Vary", "Accept-Encoding");
-  finishHead(out, request);
-
+  reply.content_length = body.size();
   if (is_get) reply.body = body;
   return reply;
 }

@@ -177,8 +177,8 @@ class HttpProtocolTest < Minitest::Test
   end
 
   def test_expect_100_continue_with_curl
-    out, status = Open3.capture2('curl', '-s', '-i', '-H', 'Expect: 100-continue', '--data-binary', 'curl body',
-                                 "http://127.0.0.1:#{server.port}/echo")
+    out, status = Open3.capture2('curl', *server.curl_args, '-s', '-i', '-H', 'Expect: 100-continue',
+                                 '--data-binary', 'curl body', server.url('/echo'))
     assert status.success?, "curl failed: #{status.inspect}"
     assert out.start_with?("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), out
     assert out.end_with?("\r\n\r\nsize=9\ncurl body"), out
@@ -296,7 +296,7 @@ class HttpProtocolTest < Minitest::Test
   # --- real clients ---------------------------------------------------------
 
   def test_curl_get_and_post
-    out, status = Open3.capture2('curl', '-s', '-i', "http://127.0.0.1:#{server.port}/curl?a=b")
+    out, status = Open3.capture2('curl', *server.curl_args, '-s', '-i', server.url('/curl?a=b'))
     assert status.success?, "curl failed: #{status.inspect}"
     code, headers, body = parse_response(out)
     assert_equal 200, code
@@ -304,7 +304,7 @@ class HttpProtocolTest < Minitest::Test
     assert_equal body.bytesize.to_s, headers['content-length']
 
     payload = "line one\nline two\n"
-    out, status = Open3.capture2('curl', '-s', '-i', '--data-binary', '@-', "http://127.0.0.1:#{server.port}/echo",
+    out, status = Open3.capture2('curl', *server.curl_args, '-s', '-i', '--data-binary', '@-', server.url('/echo'),
                                  stdin_data: payload)
     assert status.success?, "curl failed: #{status.inspect}"
     code, _, body = parse_response(out)

@@ -74,7 +74,7 @@ class StaticFilesTest < Minitest::Test
     end
     # Twice more on one keep-alive connection: the second hit of a cached
     # file and the keep-alive after a sendfile body must still frame right.
-    Net::HTTP.start('127.0.0.1', server.port, read_timeout: 30) do |h|
+    server.net_http(read_timeout: 30) do |h|
       %w[small.bin big.bin medium.bin small.bin medium.bin].each do |name|
         body = h.get("/files/#{name}").body
         assert_equal sha256_file(self.class.shared_files[name]), sha256(body), "keep-alive GET #{name}"
@@ -218,9 +218,7 @@ class StaticFilesTest < Minitest::Test
     # what is measured is the requests made while the download runs.
     assert_equal 'quick', server.http('/quick').body
 
-    slow = Socket.new(:INET, :STREAM)
-    slow.setsockopt(Socket::SOL_SOCKET, Socket::SO_RCVBUF, 64 * 1024)
-    slow.connect(Socket.sockaddr_in(server.port, '127.0.0.1'))
+    slow = server.socket(rcvbuf: 64 * 1024)
     slow.write(request_text('GET', '/files/big.bin'))
     received = +''.b
     reader = Thread.new do

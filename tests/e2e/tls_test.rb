@@ -13,26 +13,7 @@ class TlsTest < Minitest::Test
 
   APP = E2E.app('tls_echo')
 
-  # A CA-less self-signed certificate for 127.0.0.1 and localhost.
-  def self.certificate(dir, name, common_name = name)
-    key = OpenSSL::PKey::EC.generate('prime256v1')
-    cert = OpenSSL::X509::Certificate.new
-    cert.version = 2
-    cert.serial = rand(1 << 64)
-    cert.subject = cert.issuer = OpenSSL::X509::Name.parse("/CN=#{common_name}")
-    cert.public_key = key
-    cert.not_before = Time.now - 60
-    cert.not_after = Time.now + 3600
-    extensions = OpenSSL::X509::ExtensionFactory.new(cert, cert)
-    cert.add_extension(extensions.create_extension('subjectAltName', 'IP:127.0.0.1,DNS:localhost'))
-    cert.add_extension(extensions.create_extension('basicConstraints', 'CA:TRUE', true))
-    cert.sign(key, 'SHA256')
-    cert_path = File.join(dir, "#{name}.crt")
-    key_path = File.join(dir, "#{name}.key")
-    File.write(cert_path, cert.to_pem)
-    File.write(key_path, key.private_to_pem)
-    { cert: cert_path, key: key_path, x509: cert, pkey: key }
-  end
+  def self.certificate(...) = E2E::TLS.certificate(...)
 
   def self.files
     @files ||= begin
@@ -221,7 +202,7 @@ class TlsTest < Minitest::Test
 
   def test_plain_http_on_the_tls_port_gets_a_400_and_the_server_keeps_serving
     server = tls_server
-    status, headers, body = parse_response(server.raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+    status, headers, body = parse_response(server.raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n", tls: false))
     assert_equal 400, status
     assert_equal 'close', headers['connection']
     assert_match %r{https://}, body
@@ -238,7 +219,7 @@ class TlsTest < Minitest::Test
     assert_raises(OpenSSL::SSL::SSLError, Errno::ECONNRESET) { ssl_socket(server, context) }
     assert wait_for_log(server, /TLS handshake with 127\.0\.0\.1.* failed: unsupported protocol/), server.log
 
-    junk = server.raw("\x16\x03\x01\x00\x05hello".b)
+    junk = server.raw("\x16\x03\x01\x00\x05hello".b, tls: false)
     assert_operator junk.bytesize, :<, 64, 'a bad ClientHello got more than an alert'
     assert_equal 'hello over tls', https(server).start { |http| http.get('/').body }
   end
@@ -410,8 +391,8 @@ class TlsTest < Minitest::Test
 
   def test_a_handshake_that_trickles_is_closed_at_its_deadline
     server = tls_server(args: ['--tls-handshake-timeout', '1s', '--keepalive-timeout', '30s'])
-    silent = server.socket
-    trickle = server.socket
+    silent = server.socket(tls: false)
+    trickle = server.socket(tls: false)
     hello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".b # a ClientHello that never ends
     started = Time.now
     hello.each_char do |byte|

@@ -48,8 +48,7 @@ class UploadsTest < Minitest::Test
 
   def upload(server, size, chunked: false, timeout: 60)
     io = PatternIO.new(size)
-    response = Net::HTTP.start('127.0.0.1', server.port, open_timeout: 10, read_timeout: timeout,
-                                                         write_timeout: timeout) do |http|
+    response = server.net_http(open_timeout: 10, read_timeout: timeout, write_timeout: timeout) do |http|
       request = Net::HTTP::Post.new('/upload')
       request.content_type = 'application/octet-stream'
       if chunked

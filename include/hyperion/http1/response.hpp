@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hyperion/http/response_head.hpp"
 #include "hyperion/http1/request.hpp"
 
 namespace hyperion::http1 {
@@ -22,7 +23,7 @@ enum class BodyFraming {
 
 struct ResponseInput {
   int status = 200;
-  std::vector<Header> headers;              // from the app, already validated
+  http::HeaderList headers;                // from the app, already validated
   std::optional<std::size_t> body_length;  // known when the whole body is in hand
   bool request_is_head = false;
   int request_version_minor = 1;
@@ -44,7 +45,15 @@ ResponsePlan planResponse(const ResponseInput& input);
 // plus Date and Server when absent. No framing is added or removed: the
 // server writes nothing after it, and a 101 upgrade needs the app's own
 // Connection/Upgrade headers untouched.
-std::string buildRawHead(int status, const std::vector<Header>& headers, int version_minor);
+std::string buildRawHead(int status, const http::HeaderList& headers, int version_minor);
+
+// The HTTP/1 head rules every response follows, in one place: the status
+// line, Date and Server unless the response has its own, and the Connection
+// line the keep-alive decision needs (HTTP/1.0 keep-alive must be said).
+void appendStatusLine(std::string& out, int status, int version_minor);
+void appendHeader(std::string& out, std::string_view name, std::string_view value);
+void appendDateAndServer(std::string& out, bool has_date = false, bool has_server = false);
+void endHead(std::string& out, bool keep_alive, int version_minor);
 
 // A complete small response the server answers itself (errors, limits).
 std::string buildSimpleResponse(int status, std::string_view body, bool keep_alive, int version_minor = 1);

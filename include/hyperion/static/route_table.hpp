@@ -1,8 +1,9 @@
 #pragma once
 // Prebuilt routes: exact (method, path) matches answered by the event loop
-// without Ruby. A static route holds the finished response bytes (all but the
-// Date and Connection lines, which change per request); a handler route only
-// marks the request for Hyperion::Server.handle's light dispatch.
+// without Ruby. A static route holds its response as parts any protocol can
+// send (status, header list, body) plus their HTTP/1 rendering, made once (all
+// but the Date and Connection lines, which change per request); a handler
+// route only marks the request for Hyperion::Server.handle's light dispatch.
 //
 // Registrations come from Ruby threads (under the GVL) at any time; the loop
 // reads on every request. Writers publish a new immutable snapshot and bump a
@@ -18,15 +19,19 @@
 #include <utility>
 #include <vector>
 
+#include "hyperion/http/response_head.hpp"
+
 namespace hyperion::static_files {
 
 struct Route {
-  // Static: status line + headers (no Date/Connection) and body.
-  std::string head_prefix;
-  std::string body;
+  int status = 200;
+  // Static routes: the app's headers without the ones each protocol sets
+  // itself (Content-Length, Connection, Date, Transfer-Encoding).
+  http::HeaderList headers;
+  std::string body;           // empty for a status that has none
+  std::string http1_prefix;   // status line + headers + Server + Content-Length
   bool is_static = true;
   int handler_id = -1;  // handler routes: index into the Ruby side's handler list
-  int status = 200;
 };
 
 class RouteTable {
@@ -65,9 +70,5 @@ class RouteLookup {
   std::uint64_t seen_version_ = ~0ull;
   std::string key_;  // reused lookup buffer
 };
-
-// The bytes a static route answers with, for one request.
-void appendRouteResponse(std::string& out, const Route& route, bool head_request, bool keep_alive,
-                         int version_minor);
 
 }  // namespace hyperion::static_files

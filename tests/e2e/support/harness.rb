@@ -9,6 +9,7 @@ require 'net/http'
 require 'timeout'
 require 'tmpdir'
 require 'fileutils'
+require_relative 'tls_helpers'
 
 module E2E
   ROOT = File.expand_path('../../..', __dir__)
@@ -22,6 +23,13 @@ module E2E
   # Generous factor for waits and latency bounds when the GC runs at every
   # allocation (or compacts all the time) or sanitizers slow everything down.
   SLOW = SANITIZED || GC_MODE ? 4 : 1
+  # E2E_TLS=1 (ctest's e2e_tls.*): a server started without an explicit bind
+  # listens on ssl://, and the helpers below (http, socket, url, curl) speak
+  # TLS to it, so the same tests cover the TLS transport.
+  TLS_DEFAULT = ENV['E2E_TLS'].to_s == '1'
+  # What a read raises when the peer has gone: a reset, or over TLS a close
+  # without close_notify. The readers below treat both as the end.
+  CONNECTION_ENDED = [Errno::ECONNRESET, OpenSSL::SSL::SSLError].freeze
 
   GC_SETUP = {
     # A GC at every allocation: an unmarked VALUE is freed (and its slot
@@ -73,7 +81,8 @@ module E2E
       @log_path = File.join(@dir, 'server.log')
       @workers = workers
       # bind: false passes no -b (the flags or the config file choose the listener).
-      bind_args = bind == false ? [] : ['-b', bind || 'tcp://127.0.0.1:0']
+      @tls = bind.nil? ? TLS_DEFAULT : bind.to_s.start_with?('ssl://')
+      bind_args = bind == false ? [] : ['-b', bind || (@tls ? TLS.default_bind : 'tcp://127.0.0.1:0')]
       # ctest runs every file twice: with the default I/O backend (io_uring
       # where the kernel allows) and with E2E_IO_URING=off (epoll).
       io = ENV['E2E_IO_URING']
@@ -141,20 +150,43 @@ module E2E
       `pgrep -P #{@pid}`.split.map(&:to_i)
     end
 
+    def tls? = @tls
+
     def http(path = '/', method: :get, headers: {}, body: nil, timeout: 10 * SLOW)
-      Net::HTTP.start('127.0.0.1', @port, open_timeout: timeout, read_timeout: timeout) do |h|
+      net_http(open_timeout: timeout, read_timeout: timeout) do |h|
         req = Net::HTTP.const_get(method.to_s.capitalize).new(path, headers)
         req.body = body if body
         h.request(req)
       end
     end
 
-    def socket = TCPSocket.new('127.0.0.1', @port)
+    # Net::HTTP.start against this server, over TLS when it listens on ssl://.
+    def net_http(**opts, &block)
+      opts = opts.merge(use_ssl: true, ca_file: TLS.server_certificate[:cert]) if tls?
+      Net::HTTP.start('127.0.0.1', @port, **opts, &block)
+    end
+
+    def url(path = '/') = "#{tls? ? 'https' : 'http'}://127.0.0.1:#{@port}#{path}"
+
+    # curl's arguments for this server (it trusts the test certificate).
+    def curl_args = tls? ? ['--cacert', TLS.server_certificate[:cert]] : []
+
+    # A connected client socket, TLS when the server listens on ssl:// (tls:
+    # false for the raw TCP bytes under it); rcvbuf sets SO_RCVBUF before
+    # connecting (a slow reader's small window).
+    def socket(rcvbuf: nil, tls: tls?)
+      return TCPSocket.new('127.0.0.1', @port) unless rcvbuf || tls
+
+      tcp = Socket.new(:INET, :STREAM)
+      tcp.setsockopt(Socket::SOL_SOCKET, Socket::SO_RCVBUF, rcvbuf) if rcvbuf
+      tcp.connect(Socket.sockaddr_in(@port, '127.0.0.1'))
+      tls ? TLS::Socket.wrap(tcp) : tcp
+    end
 
     # Sends raw bytes on a new connection; returns everything read until the
     # server closes or timeout passes.
-    def raw(bytes, timeout: 5, close_write: false)
-      s = socket
+    def raw(bytes, timeout: 5, close_write: false, tls: tls?)
+      s = socket(tls: tls)
       s.write(bytes)
       s.close_write if close_write
       read_all(s, timeout: timeout)
@@ -177,7 +209,7 @@ module E2E
         out << chunk
       end
       out
-    rescue Errno::ECONNRESET
+    rescue *CONNECTION_ENDED
       out
     end
 
@@ -221,6 +253,13 @@ module E2E
       [status, headers, body.to_s]
     end
 
+    # rack.hijack hands the app the raw socket, which over TLS carries
+    # ciphertext: the TLS transport offers no hijack (docs/TLS.md; tls_test.rb
+    # checks that rack.hijack? is false there).
+    def skip_hijack_over_tls
+      skip 'rack.hijack is unavailable over TLS (docs/TLS.md)' if E2E::TLS_DEFAULT
+    end
+
     # --- additions for the protocol/limits/uploads tests -------------------
 
     # Polls the server log until it matches pattern; returns the match or nil.
@@ -251,7 +290,7 @@ module E2E
 
         out << chunk
       end
-    rescue Errno::ECONNRESET
+    rescue *CONNECTION_ENDED
       [out, Time.now - started, true]
     end
   end
@@ -352,7 +391,7 @@ module E2E
           @buffer << chunk
         end
       end
-    rescue Errno::ECONNRESET
+    rescue *CONNECTION_ENDED
       @eof = true
       yield
     end

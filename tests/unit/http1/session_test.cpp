@@ -110,7 +110,7 @@ class Http1SessionTest : public ::testing::Test {
   }
 
   static http::ResponseHead head(int status, std::optional<std::uint64_t> length = std::nullopt,
-                                 std::vector<http::Header> headers = {}) {
+                                 http::HeaderList headers = {}) {
     http::ResponseHead h;
     h.status = status;
     h.body_length = length;

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "hyperion/http/http_date.hpp"
+#include "hyperion/http1/native_heads.hpp"
 #include "hyperion/static/negotiation.hpp"
 
 using namespace hyperion::static_files;
@@ -40,10 +41,31 @@ std::shared_ptr<const CachedFile> makeFileWithVariants() {
   return file;
 }
 
-StaticRequest get() {
-  StaticRequest request;
+// A request as the HTTP/1 session has it: the static decision plus what
+// its rendering needs.
+struct Http1StaticRequest : StaticRequest {
+  int version_minor = 1;
+  bool keep_alive = true;
+};
+
+Http1StaticRequest get() {
+  Http1StaticRequest request;
   request.method = "GET";
   return request;
+}
+
+// The decision and its HTTP/1 rendering, as the session writes them.
+struct Rendered {
+  int status;
+  std::string head;
+  std::string_view body;
+  std::shared_ptr<const CachedFile> keeper;
+};
+
+Rendered build(const std::shared_ptr<const CachedFile>& file, const Http1StaticRequest& request) {
+  StaticReply reply = buildStaticReply(file, request);
+  std::string head = hyperion::http1::staticFileHead(reply, request.version_minor, request.keep_alive);
+  return {reply.status, std::move(head), reply.body, reply.keeper};
 }
 
 bool has(const std::string& head, const std::string& line) { return head.find(line + "\r\n") != std::string::npos; }
@@ -123,7 +145,7 @@ TEST(StaticNegotiation, AcceptEncodingQualities) {
 
 TEST(StaticResponse, GetIs200WithFullHeaders) {
   auto file = makeFile("console.log(1)", /*immutable=*/true);
-  auto reply = buildStaticReply(file, get());
+  auto reply = build(file, get());
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(reply.head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
   EXPECT_TRUE(has(reply.head, "Content-Type: text/javascript; charset=utf-8"));
@@ -147,16 +169,16 @@ TEST(StaticResponse, GetIs200WithFullHeaders) {
 }
 
 TEST(StaticResponse, MutableFilesGetNoCacheControl) {
-  auto reply = buildStaticReply(makeFile("x"), get());
+  auto reply = build(makeFile("x"), get());
   EXPECT_FALSE(hasHeader(reply.head, "Cache-Control"));
 }
 
 TEST(StaticResponse, HeadHasTheGetHeadAndNoBody) {
   auto file = makeFile("console.log(1)", true);
   auto request = get();
-  auto get_reply = buildStaticReply(file, request);
+  auto get_reply = build(file, request);
   request.method = "HEAD";
-  auto head_reply = buildStaticReply(file, request);
+  auto head_reply = build(file, request);
   EXPECT_EQ(head_reply.status, 200);
   EXPECT_EQ(withoutDate(head_reply.head), withoutDate(get_reply.head));
   EXPECT_TRUE(head_reply.body.empty());
@@ -167,13 +189,13 @@ TEST(StaticResponse, ConnectionHeaders) {
   auto file = makeFile("x");
   auto request = get();
   request.keep_alive = false;
-  EXPECT_TRUE(has(buildStaticReply(file, request).head, "Connection: close"));
+  EXPECT_TRUE(has(build(file, request).head, "Connection: close"));
   request.version_minor = 0;
-  auto reply = buildStaticReply(file, request);
+  auto reply = build(file, request);
   EXPECT_EQ(reply.head.rfind("HTTP/1.0 200 OK\r\n", 0), 0u);
   EXPECT_TRUE(has(reply.head, "Connection: close"));
   request.keep_alive = true;
-  EXPECT_TRUE(has(buildStaticReply(file, request).head, "Connection: keep-alive"));
+  EXPECT_TRUE(has(build(file, request).head, "Connection: keep-alive"));
 }
 
 TEST(StaticResponse, NotModifiedByEtag) {
@@ -181,7 +203,7 @@ TEST(StaticResponse, NotModifiedByEtag) {
   for (std::string_view inm : {"\"etag-14\"", "W/\"etag-14\"", "\"other\", \"etag-14\"", "*"}) {
     auto request = get();
     request.if_none_match = inm;
-    auto reply = buildStaticReply(file, request);
+    auto reply = build(file, request);
     EXPECT_EQ(reply.status, 304) << inm;
     EXPECT_EQ(reply.head.rfind("HTTP/1.1 304 Not Modified\r\n", 0), 0u);
     EXPECT_TRUE(has(reply.head, "ETag: \"etag-14\""));
@@ -193,22 +215,22 @@ TEST(StaticResponse, NotModifiedByEtag) {
   }
   auto request = get();
   request.if_none_match = "\"stale\"";
-  EXPECT_EQ(buildStaticReply(file, request).status, 200);
+  EXPECT_EQ(build(file, request).status, 200);
 }
 
 TEST(StaticResponse, NotModifiedByDate) {
   auto file = makeFile("x");
   auto request = get();
   request.if_modified_since = "Tue, 14 Nov 2023 22:13:20 GMT";  // exactly mtime
-  EXPECT_EQ(buildStaticReply(file, request).status, 304);
+  EXPECT_EQ(build(file, request).status, 304);
   request.if_modified_since = "Wed, 15 Nov 2023 00:00:00 GMT";  // later
-  EXPECT_EQ(buildStaticReply(file, request).status, 304);
+  EXPECT_EQ(build(file, request).status, 304);
   request.if_modified_since = "Tuesday, 14-Nov-23 22:13:20 GMT";  // obsolete format still counts
-  EXPECT_EQ(buildStaticReply(file, request).status, 304);
+  EXPECT_EQ(build(file, request).status, 304);
   request.if_modified_since = "Tue, 14 Nov 2023 22:13:19 GMT";  // a second before
-  EXPECT_EQ(buildStaticReply(file, request).status, 200);
+  EXPECT_EQ(build(file, request).status, 200);
   request.if_modified_since = "not a date";  // ignored
-  EXPECT_EQ(buildStaticReply(file, request).status, 200);
+  EXPECT_EQ(build(file, request).status, 200);
 }
 
 TEST(StaticResponse, IfNoneMatchTakesPrecedenceOverIfModifiedSince) {
@@ -216,7 +238,7 @@ TEST(StaticResponse, IfNoneMatchTakesPrecedenceOverIfModifiedSince) {
   auto request = get();
   request.if_none_match = "\"stale\"";
   request.if_modified_since = "Wed, 15 Nov 2023 00:00:00 GMT";
-  EXPECT_EQ(buildStaticReply(file, request).status, 200);
+  EXPECT_EQ(build(file, request).status, 200);
 }
 
 TEST(StaticResponse, HeadCanBeNotModified) {
@@ -224,14 +246,14 @@ TEST(StaticResponse, HeadCanBeNotModified) {
   auto request = get();
   request.method = "HEAD";
   request.if_none_match = "\"etag-1\"";
-  EXPECT_EQ(buildStaticReply(file, request).status, 304);
+  EXPECT_EQ(build(file, request).status, 304);
 }
 
 TEST(StaticResponse, RangeGives206) {
   auto file = makeFile("0123456789");
   auto request = get();
   request.range = "bytes=2-5";
-  auto reply = buildStaticReply(file, request);
+  auto reply = build(file, request);
   EXPECT_EQ(reply.status, 206);
   EXPECT_EQ(reply.head.rfind("HTTP/1.1 206 Partial Content\r\n", 0), 0u);
   EXPECT_TRUE(has(reply.head, "Content-Range: bytes 2-5/10"));
@@ -241,13 +263,13 @@ TEST(StaticResponse, RangeGives206) {
   EXPECT_EQ(reply.body, "2345");
 
   request.range = "bytes=-3";
-  reply = buildStaticReply(file, request);
+  reply = build(file, request);
   EXPECT_EQ(reply.status, 206);
   EXPECT_TRUE(has(reply.head, "Content-Range: bytes 7-9/10"));
   EXPECT_EQ(reply.body, "789");
 
   request.range = "bytes=8-";
-  reply = buildStaticReply(file, request);
+  reply = build(file, request);
   EXPECT_TRUE(has(reply.head, "Content-Range: bytes 8-9/10"));
   EXPECT_EQ(reply.body, "89");
 }
@@ -256,7 +278,7 @@ TEST(StaticResponse, UnsatisfiableRangeGives416) {
   auto file = makeFile("0123456789");
   auto request = get();
   request.range = "bytes=10-";
-  auto reply = buildStaticReply(file, request);
+  auto reply = build(file, request);
   EXPECT_EQ(reply.status, 416);
   EXPECT_EQ(reply.head.rfind("HTTP/1.1 416 Range Not Satisfiable\r\n", 0), 0u);
   EXPECT_TRUE(has(reply.head, "Content-Range: bytes */10"));
@@ -269,7 +291,7 @@ TEST(StaticResponse, MalformedOrMultipleRangesGiveTheWholeFile) {
   auto request = get();
   for (std::string_view range : {"bytes=0-1,4-5", "bytes=x-y", "lines=1-2"}) {
     request.range = range;
-    auto reply = buildStaticReply(file, request);
+    auto reply = build(file, request);
     EXPECT_EQ(reply.status, 200) << range;
     EXPECT_EQ(reply.body, "0123456789");
   }
@@ -280,15 +302,15 @@ TEST(StaticResponse, IfRangeGuardsTheRange) {
   auto request = get();
   request.range = "bytes=0-1";
   request.if_range = "\"etag-10\"";
-  EXPECT_EQ(buildStaticReply(file, request).status, 206);
+  EXPECT_EQ(build(file, request).status, 206);
   request.if_range = "Tue, 14 Nov 2023 22:13:20 GMT";
-  EXPECT_EQ(buildStaticReply(file, request).status, 206);
+  EXPECT_EQ(build(file, request).status, 206);
   request.if_range = "\"changed\"";
-  EXPECT_EQ(buildStaticReply(file, request).status, 200);
+  EXPECT_EQ(build(file, request).status, 200);
   request.if_range = "W/\"etag-10\"";  // weak validators never satisfy If-Range
-  EXPECT_EQ(buildStaticReply(file, request).status, 200);
+  EXPECT_EQ(build(file, request).status, 200);
   request.if_range = "Tue, 14 Nov 2023 22:13:21 GMT";
-  EXPECT_EQ(buildStaticReply(file, request).status, 200);
+  EXPECT_EQ(build(file, request).status, 200);
 }
 
 TEST(StaticResponse, ConditionalBeatsRange) {
@@ -296,7 +318,7 @@ TEST(StaticResponse, ConditionalBeatsRange) {
   auto request = get();
   request.range = "bytes=0-1";
   request.if_none_match = "\"etag-10\"";
-  EXPECT_EQ(buildStaticReply(file, request).status, 304);
+  EXPECT_EQ(build(file, request).status, 304);
 }
 
 TEST(StaticResponse, HeadIgnoresRange) {
@@ -304,7 +326,7 @@ TEST(StaticResponse, HeadIgnoresRange) {
   auto request = get();
   request.method = "HEAD";
   request.range = "bytes=0-1";
-  auto reply = buildStaticReply(file, request);
+  auto reply = build(file, request);
   EXPECT_EQ(reply.status, 200);
   EXPECT_TRUE(has(reply.head, "Content-Length: 10"));
   EXPECT_TRUE(reply.body.empty());
@@ -315,7 +337,7 @@ TEST(StaticResponse, OtherMethodsGet405) {
   for (std::string_view method : {"POST", "PUT", "DELETE", "OPTIONS", "PATCH", "get"}) {
     auto request = get();
     request.method = method;
-    auto reply = buildStaticReply(file, request);
+    auto reply = build(file, request);
     EXPECT_EQ(reply.status, 405) << method;
     EXPECT_EQ(reply.head.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0), 0u);
     EXPECT_TRUE(has(reply.head, "Allow: GET, HEAD"));
@@ -329,7 +351,7 @@ TEST(StaticResponse, GzipVariant) {
   auto file = makeFileWithVariants();
   auto request = get();
   request.accept_encoding = "gzip, deflate";
-  auto reply = buildStaticReply(file, request);
+  auto reply = build(file, request);
   EXPECT_EQ(reply.status, 200);
   EXPECT_TRUE(has(reply.head, "Content-Encoding: gzip"));
   EXPECT_TRUE(has(reply.head, "Vary: Accept-Encoding"));
@@ -345,17 +367,17 @@ TEST(StaticResponse, BrotliIsPreferred) {
   auto file = makeFileWithVariants();
   auto request = get();
   request.accept_encoding = "gzip, deflate, br, zstd";
-  auto reply = buildStaticReply(file, request);
+  auto reply = build(file, request);
   EXPECT_TRUE(has(reply.head, "Content-Encoding: br"));
   EXPECT_TRUE(has(reply.head, "Content-Length: 2"));
   EXPECT_EQ(reply.body, "BR");
   // ...unless the client ranks gzip higher or refuses br.
   request.accept_encoding = "gzip;q=1, br;q=0.5";
-  EXPECT_TRUE(has(buildStaticReply(file, request).head, "Content-Encoding: gzip"));
+  EXPECT_TRUE(has(build(file, request).head, "Content-Encoding: gzip"));
   request.accept_encoding = "gzip, br;q=0";
-  EXPECT_TRUE(has(buildStaticReply(file, request).head, "Content-Encoding: gzip"));
+  EXPECT_TRUE(has(build(file, request).head, "Content-Encoding: gzip"));
   request.accept_encoding = "*";
-  EXPECT_TRUE(has(buildStaticReply(file, request).head, "Content-Encoding: br"));
+  EXPECT_TRUE(has(build(file, request).head, "Content-Encoding: br"));
 }
 
 TEST(StaticResponse, IdentityWhenNothingAcceptableButStillVary) {
@@ -363,7 +385,7 @@ TEST(StaticResponse, IdentityWhenNothingAcceptableButStillVary) {
   for (std::string_view ae : {"", "identity", "deflate", "gzip;q=0, br;q=0"}) {
     auto request = get();
     request.accept_encoding = ae;
-    auto reply = buildStaticReply(file, request);
+    auto reply = build(file, request);
     EXPECT_EQ(reply.status, 200) << ae;
     EXPECT_FALSE(hasHeader(reply.head, "Content-Encoding")) << ae;
     EXPECT_TRUE(has(reply.head, "Vary: Accept-Encoding")) << ae;
@@ -376,11 +398,11 @@ TEST(StaticResponse, OnlyTheExistingVariantIsOffered) {
   file->gzip = makeFile("GZ", false, "-gzip");
   auto request = get();
   request.accept_encoding = "br";
-  auto reply = buildStaticReply(file, request);
+  auto reply = build(file, request);
   EXPECT_FALSE(hasHeader(reply.head, "Content-Encoding"));
   EXPECT_TRUE(has(reply.head, "Vary: Accept-Encoding"));
   request.accept_encoding = "br, gzip";
-  EXPECT_TRUE(has(buildStaticReply(file, request).head, "Content-Encoding: gzip"));
+  EXPECT_TRUE(has(build(file, request).head, "Content-Encoding: gzip"));
 }
 
 TEST(StaticResponse, RangeIsNeverServedFromACompressedVariant) {
@@ -388,7 +410,7 @@ TEST(StaticResponse, RangeIsNeverServedFromACompressedVariant) {
   auto request = get();
   request.accept_encoding = "gzip, br";
   request.range = "bytes=0-6";
-  auto reply = buildStaticReply(file, request);
+  auto reply = build(file, request);
   EXPECT_EQ(reply.status, 206);
   EXPECT_FALSE(hasHeader(reply.head, "Content-Encoding"));
   EXPECT_TRUE(has(reply.head, "Vary: Accept-Encoding"));
@@ -401,25 +423,25 @@ TEST(StaticResponse, NotModifiedComparesTheChosenVariant) {
   auto request = get();
   request.accept_encoding = "gzip";
   request.if_none_match = "\"etag-4-gzip\"";
-  auto reply = buildStaticReply(file, request);
+  auto reply = build(file, request);
   EXPECT_EQ(reply.status, 304);
   EXPECT_TRUE(has(reply.head, "ETag: \"etag-4-gzip\""));
   EXPECT_TRUE(has(reply.head, "Vary: Accept-Encoding"));
   EXPECT_FALSE(hasHeader(reply.head, "Content-Encoding"));
   // The same tag does not validate the identity representation.
   request.accept_encoding = "";
-  EXPECT_EQ(buildStaticReply(file, request).status, 200);
+  EXPECT_EQ(build(file, request).status, 200);
 }
 
 TEST(StaticResponse, EmptyFile) {
   auto file = makeFile("");
-  auto reply = buildStaticReply(file, get());
+  auto reply = build(file, get());
   EXPECT_EQ(reply.status, 200);
   EXPECT_TRUE(has(reply.head, "Content-Length: 0"));
   EXPECT_TRUE(reply.body.empty());
   auto request = get();
   request.range = "bytes=0-";
-  EXPECT_EQ(buildStaticReply(file, request).status, 416);
+  EXPECT_EQ(build(file, request).status, 416);
 }
 
 TEST(StaticResponse, FromAParsedRequest) {
@@ -440,6 +462,36 @@ TEST(StaticResponse, FromAParsedRequest) {
   EXPECT_EQ(request.if_modified_since, "Tue, 14 Nov 2023 22:13:20 GMT");
   EXPECT_EQ(request.range, "bytes=0-1");
   EXPECT_EQ(request.if_range, "\"b\"");
-  EXPECT_EQ(request.version_minor, 0);
-  EXPECT_FALSE(request.keep_alive);
+}
+
+// The decision itself names no protocol: what an h2 session would turn into
+// a HEADERS frame is the representation's headers, without Date, Server or
+// connection management.
+TEST(StaticResponse, TheReplysHeadersAreProtocolNeutral) {
+  auto file = makeFileWithVariants();
+  auto request = get();
+  request.accept_encoding = "gzip";
+  const StaticReply reply = buildStaticReply(file, request);
+  std::vector<std::pair<std::string, std::string>> headers;
+  reply.forEachHeader([&](std::string_view name, std::string_view value) { headers.emplace_back(name, value); });
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"Content-Type", "text/javascript; charset=utf-8"},
+      {"Content-Length", "4"},
+      {"Last-Modified", "Tue, 14 Nov 2023 22:13:20 GMT"},
+      {"ETag", "\"etag-4-gzip\""},
+      {"Accept-Ranges", "bytes"},
+      {"Content-Encoding", "gzip"},
+      {"Vary", "Accept-Encoding"}};
+  EXPECT_EQ(headers, expected);
+  EXPECT_EQ(reply.body, "GZIP");
+
+  request.accept_encoding = "";
+  request.range = "bytes=2-5";
+  const StaticReply partial = buildStaticReply(file, request);
+  headers.clear();
+  partial.forEachHeader([&](std::string_view name, std::string_view value) { headers.emplace_back(name, value); });
+  EXPECT_EQ(partial.status, 206);
+  EXPECT_EQ(headers[1], (std::pair<std::string, std::string>{"Content-Length", "4"}));
+  EXPECT_EQ(headers[2], (std::pair<std::string, std::string>{"Content-Range", "bytes 2-5/27"}));
+  EXPECT_EQ(partial.body, "nsol");
 }
