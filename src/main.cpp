@@ -70,7 +70,8 @@ int run(int argc, char** argv, void* stack_marker) {
     }
   }
   // One shared socket per bind unless --reuse-port asks for one per worker.
-  const net::TlsSession tls_session{settings.tls.session_cache_size, settings.tls.ticket_key_rotation, settings.tls.sni};
+  const net::TlsSession tls_session{settings.tls.session_cache_size, settings.tls.ticket_key_rotation, settings.tls.sni,
+                                    settings.http2.enabled};
   auto listeners = net::bindListeners(config::effectiveBinds(settings),
                                       single || !settings.reuse_port ? 1 : settings.workers, tls_session);
   if (!listeners) {

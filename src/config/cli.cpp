@@ -161,6 +161,21 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.log_requests = true;
          return std::nullopt;
        }}},
+      {"no-http2", {"http2", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
+         s.http2.enabled = false;
+         return std::nullopt;
+       }}},
+      {"no-h2c", {"h2c", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
+         s.http2.h2c = false;
+         return std::nullopt;
+       }}},
+      {"h2-max-concurrent-streams", {"h2_max_concurrent_streams", true,
+                                     [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = parseInteger(v, 1, 100000);
+         if (!n) return "expects a whole number from 1 to 100000";
+         s.http2.max_concurrent_streams = static_cast<std::uint32_t>(*n);
+         return std::nullopt;
+       }}},
       {"no-access-log", {"log_requests", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
          s.log_requests = false;
          return std::nullopt;
@@ -390,11 +405,14 @@ std::optional<std::string> applyConfigSetting(Settings& settings, const std::str
     settings.rackup = value;
     return std::nullopt;
   }
-  if (key == "preload_app" || key == "log_requests" || key == "no_preload_static" || key == "reuse_port") {
+  if (key == "preload_app" || key == "log_requests" || key == "no_preload_static" || key == "reuse_port" ||
+      key == "http2" || key == "h2c") {
     if (value != "true" && value != "false") return "expects true or false";
     bool& field = key == "preload_app"    ? settings.preload
                   : key == "log_requests" ? settings.log_requests
                   : key == "reuse_port"   ? settings.reuse_port
+                  : key == "http2"        ? settings.http2.enabled
+                  : key == "h2c"          ? settings.http2.h2c
                                           : settings.no_preload_static;
     field = value == "true";
     return std::nullopt;
@@ -445,6 +463,11 @@ TLS (see docs/TLS.md)
       --tls-ticket-key-rotation T  a new session-ticket key this often; the
                              previous one is accepted one more interval (default 1h;
                              SIGHUP rotates now)
+
+HTTP/2 (over TLS by ALPN, on plain binds by prior knowledge)
+      --no-http2             do not offer h2 on ssl:// binds
+      --no-h2c               do not accept h2c (HTTP/2 without TLS) on plain binds
+      --h2-max-concurrent-streams N  streams a connection may have open (default 128)
 
 HTTP limits (each answered without reaching Ruby)
       --max-header-bytes N   header block size, else 431 (default 64k)

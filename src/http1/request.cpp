@@ -1,8 +1,39 @@
 #include "hyperion/http1/request.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 
 namespace hyperion::http1 {
+
+bool RequestBody::append(const char* data, std::size_t length, std::size_t memory_limit, const std::string& tmp_dir) {
+  if (!inFile() && memory.size() + length > memory_limit) {
+    file.reset(::open(tmp_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!file) return false;
+    if (::write(file.get(), memory.data(), memory.size()) != static_cast<ssize_t>(memory.size())) return false;
+    std::string().swap(memory);
+  }
+  if (inFile()) {
+    while (length > 0) {
+      ssize_t n = ::write(file.get(), data, length);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data += n;
+      length -= static_cast<std::size_t>(n);
+      size += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+  memory.append(data, length);
+  size += length;
+  return true;
+}
+
+void RequestBody::rewind() {
+  if (inFile()) ::lseek(file.get(), 0, SEEK_SET);
+}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

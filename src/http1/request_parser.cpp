@@ -197,36 +197,10 @@ int RequestParser::onHeadersComplete(llhttp_t* p) {
   return 0;
 }
 
-bool RequestParser::appendBody(const char* data, std::size_t length) {
-  RequestBody& body = current_.body;
-  if (!body.inFile() && body.memory.size() + length > limits_.body_memory_bytes) {
-    // Spill to an unlinked temp file: memory use per request stays bounded.
-    body.file.reset(::open(tmp_dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-    if (!body.file) return false;
-    if (::write(body.file.get(), body.memory.data(), body.memory.size()) != static_cast<ssize_t>(body.memory.size()))
-      return false;
-    std::string().swap(body.memory);
-  }
-  if (body.inFile()) {
-    while (length > 0) {
-      ssize_t n = ::write(body.file.get(), data, length);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      data += n;
-      length -= static_cast<std::size_t>(n);
-      body.size += static_cast<std::size_t>(n);
-    }
-    return true;
-  }
-  body.memory.append(data, length);
-  body.size += length;
-  return true;
-}
-
 int RequestParser::onBody(llhttp_t* p, const char* at, std::size_t len) {
   auto* s = self(p);
   if (s->current_.body.size + len > s->limits_.max_body_bytes) return s->fail(413, "request body over the limit");
-  if (!s->appendBody(at, len))
+  if (!s->current_.body.append(at, len, s->limits_.body_memory_bytes, s->tmp_dir_))
     return s->fail(500, std::string("cannot buffer request body in ") + s->tmp_dir_ + ": " + std::strerror(errno));
   return 0;
 }
@@ -235,7 +209,7 @@ int RequestParser::onMessageComplete(llhttp_t* p) {
   auto* s = self(p);
   s->current_.keep_alive = llhttp_should_keep_alive(p) != 0;
   s->current_.upgrade = p->upgrade != 0;
-  if (s->current_.body.inFile()) ::lseek(s->current_.body.file.get(), 0, SEEK_SET);
+  s->current_.body.rewind();
   s->phase_ = Phase::Idle;
   s->ready_ = true;
   return HPE_PAUSED;

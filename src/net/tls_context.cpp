@@ -39,22 +39,30 @@ std::string readable(const std::string& what, const std::string& path) {
   return {};
 }
 
-// HTTP/1.1 is the only protocol offered until the h2 session exists. A
-// client that offers ALPN without it gets no ALPN answer (and then speaks
-// HTTP/1.1 or gives up), as most servers do.
-int selectAlpn(SSL*, const unsigned char** out, unsigned char* out_length, const unsigned char* in,
-               unsigned int in_length, void*) {
-  static constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+// Whether the client's ALPN list (RFC 7301 wire form) names `protocol`;
+// points `out` at it if so.
+bool offers(const unsigned char* in, unsigned int in_length, std::string_view protocol, const unsigned char** out,
+            unsigned char* out_length) {
   for (unsigned int at = 0; at < in_length;) {
     const unsigned int length = in[at];
     if (at + 1 + length > in_length) break;
-    if (length == sizeof kHttp11 && std::memcmp(in + at + 1, kHttp11, sizeof kHttp11) == 0) {
+    if (length == protocol.size() && std::memcmp(in + at + 1, protocol.data(), length) == 0) {
       *out = in + at + 1;
       *out_length = static_cast<unsigned char>(length);
-      return SSL_TLSEXT_ERR_OK;
+      return true;
     }
     at += 1 + length;
   }
+  return false;
+}
+
+// The server's preference: h2 when offered (and enabled: `arg` non-null),
+// then HTTP/1.1. A client that offers neither gets no ALPN answer (and then
+// speaks HTTP/1.1 or gives up), as most servers do.
+int selectAlpn(SSL*, const unsigned char** out, unsigned char* out_length, const unsigned char* in,
+               unsigned int in_length, void* arg) {
+  if (arg != nullptr && offers(in, in_length, "h2", out, out_length)) return SSL_TLSEXT_ERR_OK;
+  if (offers(in, in_length, "http/1.1", out, out_length)) return SSL_TLSEXT_ERR_OK;
   return SSL_TLSEXT_ERR_NOACK;
 }
 
@@ -95,7 +103,7 @@ int ticketKey(SSL* ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENG
 // client-certificate checks, and its certificate and key (`cert`, `key`: the
 // bind's own or an SNI one). An error names the file.
 std::optional<std::string> configure(SSL_CTX* raw, const TlsOptions& options, const std::string& cert,
-                                     const std::string& key) {
+                                     const std::string& key, bool offer_h2) {
   if (auto problem = readable("TLS certificate", cert); !problem.empty()) return problem;
   if (auto problem = readable("TLS key", key); !problem.empty()) return problem;
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
@@ -116,7 +124,8 @@ std::optional<std::string> configure(SSL_CTX* raw, const TlsOptions& options, co
     return "TLS key " + key + ": " + opensslError();
   }
   if (SSL_CTX_check_private_key(raw) != 1) return "TLS key " + key + " does not match the certificate " + cert;
-  SSL_CTX_set_alpn_select_cb(raw, selectAlpn, nullptr);
+  static char h2_enabled;  // only its address matters: non-null offers h2
+  SSL_CTX_set_alpn_select_cb(raw, selectAlpn, offer_h2 ? &h2_enabled : nullptr);
   // Sessions resume only with the context that made them.
   static constexpr unsigned char kSessionContext[] = "hyperion";
   SSL_CTX_set_session_id_context(raw, kSessionContext, sizeof kSessionContext - 1);
@@ -155,12 +164,12 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options
   SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
   if (!raw) return Error{"TLS: cannot create a context: " + opensslError()};
   std::shared_ptr<TlsContext> context(new TlsContext(raw));
-  if (auto problem = configure(raw, options, options.cert, options.key)) return Error{*problem};
+  if (auto problem = configure(raw, options, options.cert, options.key, session.offer_h2)) return Error{*problem};
   for (const SniCertificate& sni : session.sni) {
     SSL_CTX* named = SSL_CTX_new(TLS_server_method());
     if (!named) return Error{"TLS: cannot create a context: " + opensslError()};
     context->sni_.emplace_back(lowercase(sni.host), named);  // owned from here, freed with the context
-    if (auto problem = configure(named, options, sni.cert, sni.key)) return Error{"SNI " + sni.host + ": " + *problem};
+    if (auto problem = configure(named, options, sni.cert, sni.key, session.offer_h2)) return Error{"SNI " + sni.host + ": " + *problem};
     // After the switch SSL_get_SSL_CTX is this one: the ticket callback (run
     // for the first context) finds the shared keys through it as well.
     SSL_CTX_set_app_data(named, context.get());

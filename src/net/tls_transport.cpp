@@ -161,6 +161,13 @@ ssize_t TlsTransport::sendFile(int, off_t*, std::size_t) {
 
 bool TlsTransport::established() const { return SSL_is_init_finished(ssl_) == 1; }
 
+std::string_view TlsTransport::alpn() const {
+  const unsigned char* name = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl_, &name, &length);
+  return name ? std::string_view(reinterpret_cast<const char*>(name), length) : std::string_view{};
+}
+
 void TlsTransport::closeNotify() {
   if (failed_ || said_goodbye_ || !SSL_is_init_finished(ssl_)) return;
   said_goodbye_ = true;

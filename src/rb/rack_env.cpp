@@ -150,6 +150,7 @@ void initEnvKeys(RubyRuntime& rt) {
   k.hijack_buffered = frozen("hyperion.hijack_buffered");
   k.http_1_1 = frozen("HTTP/1.1");
   k.http_1_0 = frozen("HTTP/1.0");
+  k.http_2 = frozen("HTTP/2");
   k.empty = frozen("");
   k.empty_binary = rb_obj_freeze(rb_str_new("", 0));
   k.localhost = frozen("localhost");
@@ -201,7 +202,7 @@ VALUE buildEnv(ThreadState& ts) {
   rb_hash_aset(env, k.query_string,
                query.empty() ? k.empty_binary : rb_str_new(query.data(), static_cast<long>(query.size())));
   rb_hash_aset(env, k.request_uri, rb_str_new(request.target.data(), static_cast<long>(request.target.size())));
-  VALUE protocol = request.version_minor >= 1 ? k.http_1_1 : k.http_1_0;
+  VALUE protocol = request.version_major == 2 ? k.http_2 : request.version_minor >= 1 ? k.http_1_1 : k.http_1_0;
   rb_hash_aset(env, k.server_protocol, protocol);
   rb_hash_aset(env, k.http_version, protocol);
   rb_hash_aset(env, k.remote_addr, internedValue(ts.exchange->peer().remote_addr));
@@ -210,9 +211,9 @@ VALUE buildEnv(ThreadState& ts) {
   if (secure) {
     rb_hash_aset(env, k.rack_url_scheme, k.scheme_https);
     rb_hash_aset(env, k.https, k.https_on);
-    // The socket speaks ciphertext: handing it to the app would be useless.
-    rb_hash_aset(env, k.rack_hijack_p, Qfalse);
   }
+  const bool hijackable = ts.exchange->hijackable();
+  if (!hijackable) rb_hash_aset(env, k.rack_hijack_p, Qfalse);
 
   const bool chunked_body = request.header("transfer-encoding") != nullptr;
   for (const http1::Header& header : request.headers) {
@@ -242,7 +243,7 @@ VALUE buildEnv(ThreadState& ts) {
   rb_hash_aset(env, k.rack_input, buildRackInput(ts));
   // One rack.hijack per Ruby thread, made on its first request (see
   // hijackCall for why a shared one cannot act for another request).
-  if (!secure) {
+  if (hijackable) {
     if (NIL_P(ts.hijack_object)) ts.hijack_object = newHijackObject(ts);
     ts.hijack_open = true;
     rb_hash_aset(env, k.rack_hijack, ts.hijack_object);

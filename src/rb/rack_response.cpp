@@ -47,7 +47,7 @@ int collectHeader(VALUE name, VALUE value, VALUE arg) {
     // Partial hijack (Rack 2.2 and 3): the head is written, then this gets
     // the socket. Not over TLS (the socket speaks ciphertext; env said
     // rack.hijack? false): the header is dropped and the body served.
-    if (!ts.exchange->peer().secure) ts.response_hijack = value;
+    if (ts.exchange->hijackable()) ts.response_hijack = value;
     return ST_CONTINUE;
   }
   if (RB_TYPE_P(value, T_ARRAY)) {

@@ -24,7 +24,7 @@ struct EnvKeys {
       http_version, rack_input, rack_errors, rack_hijack_p, rack_hijack, rack_hijack_io, rack_url_scheme,
       rack_multithread, rack_multiprocess, rack_run_once, rack_version, rack_response_finished, rack_after_reply,
       hijack_buffered;
-  VALUE http_1_1, http_1_0, empty, empty_binary, localhost;
+  VALUE http_1_1, http_1_0, http_2, empty, empty_binary, localhost;
   VALUE method_get, method_post, method_head, method_put, method_delete, method_patch, method_options;
   VALUE port_80, port_443, https, https_on, scheme_https;
 };

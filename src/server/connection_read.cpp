@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "hyperion/http2/session.hpp"
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/http_server.hpp"
 
@@ -89,11 +90,32 @@ void HttpServer::onReceived(Connection& conn, const char* data, std::size_t n) {
 void HttpServer::afterRead(Connection& conn) {
   // A TLS handshake answers from inside a read; send what the socket did not take.
   if (conn.transport->hasPendingOutput()) flush(conn);
-  conn.session->onInput(conn);
+  if (conn.protocol_settled || settleProtocol(conn)) conn.session->onInput(conn);
   if (conn.peer_closed && !conn.session->busy() && conn.output.empty()) {
     // EOF with nothing left to answer (a half-sent request is simply dropped).
     doomed_.push_back(conn.id);
   }
+}
+
+// ALPN (over TLS) or the first bytes (h2c by prior knowledge on a plain
+// bind) say which protocol the connection speaks; anything else is HTTP/1.1.
+// False while that cannot be known yet.
+bool HttpServer::settleProtocol(Connection& conn) {
+  if (!conn.transport->established()) return false;  // the TLS handshake is still going
+  const std::string_view alpn = conn.transport->alpn();
+  bool h2 = alpn == "h2";
+  if (alpn.empty() && !conn.peer.secure && settings_.http2.h2c) {
+    const std::string_view head(conn.input.data() + conn.input_offset, conn.pendingInput());
+    const std::string_view preface = http2::kClientPreface;
+    const std::size_t n = std::min(head.size(), preface.size());
+    if (head.substr(0, n) == preface.substr(0, n)) {
+      if (n < preface.size() && !conn.peer_closed) return false;  // a prefix of the preface: wait for the rest
+      h2 = n == preface.size();
+    }
+  }
+  conn.protocol_settled = true;
+  if (h2) conn.session = std::make_unique<http2::Http2Session>(static_cast<SessionHost&>(*this), conn);
+  return true;
 }
 
 void HttpServer::handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) {

@@ -185,19 +185,22 @@ class TlsTest < Minitest::Test
     assert_equal 'hello over tls 200 0', out
   end
 
-  def test_alpn_offers_http11_only_for_now
+  # The server's preference: h2, then http/1.1; --no-http2 stops offering h2.
+  def test_alpn_prefers_h2_and_no_http2_turns_it_off
+    agreed = lambda do |server, offered|
+      context = OpenSSL::SSL::SSLContext.new
+      context.alpn_protocols = offered
+      ssl = ssl_socket(server, context)
+      ssl.alpn_protocol
+    ensure
+      ssl&.close
+    end
     server = tls_server
-    context = OpenSSL::SSL::SSLContext.new
-    context.alpn_protocols = %w[h2 http/1.1]
-    ssl = ssl_socket(server, context)
-    assert_equal 'http/1.1', ssl.alpn_protocol
-    ssl.close
-    context = OpenSSL::SSL::SSLContext.new
-    context.alpn_protocols = %w[h2]
-    ssl = ssl_socket(server, context)
-    assert_nil ssl.alpn_protocol, 'h2 was agreed but is not served yet'
-  ensure
-    ssl&.close
+    assert_equal 'h2', agreed.call(server, %w[http/1.1 h2])
+    assert_equal 'http/1.1', agreed.call(server, %w[http/1.1])
+    plain = tls_server('', args: ['--no-http2'])
+    assert_equal 'http/1.1', agreed.call(plain, %w[h2 http/1.1])
+    assert_nil agreed.call(plain, %w[h2]), 'h2 agreed although --no-http2'
   end
 
   def test_plain_http_on_the_tls_port_gets_a_400_and_the_server_keeps_serving

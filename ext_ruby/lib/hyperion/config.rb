@@ -12,6 +12,7 @@ module Hyperion
       header_timeout body_timeout keepalive_timeout write_timeout
       tls_cert tls_key tls_ca tls_verify_mode tls_ciphers tls_handshake_timeout tls_handshake_rate_limit
       tls_session_cache_size tls_ticket_key_rotation tls_ktls
+      http2 h2c h2_max_concurrent_streams
     ].freeze
     HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
 

@@ -65,6 +65,14 @@ struct Settings {
   bool no_preload_static = false;          // no Rails public/ auto-detect
   PageCacheSettings page_cache;
   IoUringMode io_uring = IoUringMode::Auto;
+  // HTTP/2: offered by ALPN on ssl:// binds (--no-http2 stops it) and
+  // accepted by prior knowledge on plain ones (--no-h2c stops that).
+  struct Http2 {
+    bool enabled = true;
+    bool h2c = true;
+    std::uint32_t max_concurrent_streams = 128;    // SETTINGS_MAX_CONCURRENT_STREAMS per connection
+    std::uint32_t initial_window_size = 1u << 20;  // per stream, for request bodies
+  } http2;
   // --tls-cert/--tls-key (config `tls do ... end`): the default bind becomes
   // ssl://host:port, and an ssl:// bind without its own cert=/key=/... takes these.
   struct Tls {

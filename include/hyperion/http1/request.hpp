@@ -19,6 +19,12 @@ struct RequestBody {
   net::UniqueFd file;
   std::size_t size = 0;
   bool inFile() const { return file.valid(); }
+  // Adds body bytes; past memory_limit the body moves to an unlinked temp
+  // file in tmp_dir, so memory per request stays bounded. False (errno set)
+  // when the file cannot be made or written.
+  bool append(const char* data, std::size_t length, std::size_t memory_limit, const std::string& tmp_dir);
+  // The body is complete: a file body is read from its start.
+  void rewind();
 };
 
 struct Request {
@@ -34,7 +40,10 @@ struct Request {
   std::string_view path() const;   // target without the query, absolute-form stripped
   std::string_view query() const;  // after '?', without it
   const std::string* header(std::string_view name) const;  // case-insensitive, first match
-  std::string protocol() const { return "HTTP/" + std::to_string(version_major) + "." + std::to_string(version_minor); }
+  std::string protocol() const {
+    return version_major >= 2 ? "HTTP/" + std::to_string(version_major)
+                              : "HTTP/" + std::to_string(version_major) + "." + std::to_string(version_minor);
+  }
   bool isHead() const { return method == "HEAD"; }
 };
 

@@ -53,7 +53,6 @@ class RequestParser {
   int fail(int status, std::string reason);
   bool countHeaderBytes(std::size_t n);
   int validateHeaders();
-  bool appendBody(const char* data, std::size_t length);
 
   llhttp_t parser_{};
   llhttp_settings_t settings_{};

@@ -38,6 +38,7 @@ struct TlsSession {
   long cache_size = -1;  // sessions a worker remembers (TLS 1.2 IDs); -1: OpenSSL's 20480; 0: none
   std::chrono::seconds ticket_key_rotation{3600};
   std::vector<SniCertificate> sni;  // --tls-sni: served by every ssl:// bind beside its own certificate
+  bool offer_h2 = false;            // ALPN h2 before http/1.1 (off with --no-http2)
 };
 
 class TlsContext {
@@ -84,6 +85,7 @@ class TlsTransport final : public Transport {
   void shutdownWrite() override;  // close_notify, then FIN
   void closeNotify() override;    // once, and only after a finished handshake
   bool established() const override;
+  std::string_view alpn() const override;
   bool shortReadMeansDrained() const override { return false; }  // records buffer inside OpenSSL
   bool hasPendingOutput() const override { return pending_offset_ < pending_.size(); }
   ssize_t flushPending() override;

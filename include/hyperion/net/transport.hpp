@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace hyperion::net {
 
@@ -45,6 +46,9 @@ class Transport {
   // False until the protocol's own setup is done (a TLS handshake), which
   // has its own deadline: trickled handshake bytes must not keep a socket.
   virtual bool established() const { return true; }
+  // The protocol the handshake agreed on by ALPN ("h2", "http/1.1"), or
+  // empty (none, or no handshake at all).
+  virtual std::string_view alpn() const { return {}; }
 };
 
 class SocketTransport final : public Transport {

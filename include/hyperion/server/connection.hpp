@@ -45,6 +45,9 @@ struct Connection {
   std::unique_ptr<net::Transport> transport;  // the only path to the client's bytes
   PeerInfo peer;
   std::unique_ptr<Session> session;  // set by the loop right after accept
+  // Whether ALPN or the first bytes have decided the protocol yet (an h2
+  // session replaces the HTTP/1.1 one before it sees any input).
+  bool protocol_settled = false;
 
   std::string input;             // read but not yet parsed: [input_offset, size)
   std::size_t input_offset = 0;

@@ -94,6 +94,7 @@ class HttpServer final : private SessionHost {
   void onReadable(Connection& conn);                               // epoll: read what is there
   void onReceived(Connection& conn, const char* data, std::size_t n);  // io_uring: n == 0 is EOF
   void afterRead(Connection& conn);
+  bool settleProtocol(Connection& conn);
 
   // SessionHost: what a connection's session may ask of the loop
   Clock::time_point now() const override { return now_; }

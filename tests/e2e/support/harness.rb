@@ -168,8 +168,9 @@ module E2E
 
     def url(path = '/') = "#{tls? ? 'https' : 'http'}://127.0.0.1:#{@port}#{path}"
 
-    # curl's arguments for this server (it trusts the test certificate).
-    def curl_args = tls? ? ['--cacert', TLS.server_certificate[:cert]] : []
+    # curl's arguments for this server: HTTP/1.1 (over TLS curl would agree
+    # on h2 by ALPN) and trust in the test certificate.
+    def curl_args = ['--http1.1', *(tls? ? ['--cacert', TLS.server_certificate[:cert]] : [])]
 
     # A connected client socket, TLS when the server listens on ssl:// (tls:
     # false for the raw TCP bytes under it); rcvbuf sets SO_RCVBUF before

@@ -15,69 +15,17 @@
 #include "hyperion/server/loop_mailbox.hpp"
 #include "hyperion/static/route_table.hpp"
 #include "hyperion/static/static_directory.hpp"
+#include "../support/fake_host.hpp"
 
 using namespace hyperion;
 using server::Connection;
 using server::Exchange;
 using server::LoopMessage;
 using namespace std::chrono_literals;
+using hyperion::testing::FakeHost;
+using hyperion::testing::head;
 
 namespace {
-
-// The loop's side, minus sockets: output "leaves" on flush() into `wire`.
-class FakeHost final : public server::SessionHost {
- public:
-  FakeHost() : routes_lookup_(route_table_) { settings_.limits.header_timeout = 1000ms; }
-
-  server::Clock::time_point now() const override { return now_; }
-  bool draining() const override { return mailbox_->draining(); }
-  const config::Settings& settings() const override { return settings_; }
-  const std::shared_ptr<server::LoopMailbox>& mailbox() const override { return mailbox_; }
-  void dispatch(std::shared_ptr<Exchange> exchange) override { dispatched.push_back(std::move(exchange)); }
-  void queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner) override {
-    server::OutputChunk chunk;
-    chunk.storage = std::move(bytes);
-    chunk.owner = std::move(owner);
-    queueChunk(conn, std::move(chunk));
-  }
-  void queueChunk(Connection& conn, server::OutputChunk chunk) override { conn.output.push_back(std::move(chunk)); }
-  void flush(Connection& conn) override {
-    for (auto& chunk : conn.output) {
-      wire.append(chunk.bytes());
-      if (chunk.owner) chunk.owner->onBytesWritten(chunk.bytes().size());
-    }
-    conn.output.clear();
-    conn.session->onWritable(conn);
-  }
-  void flushSoon(Connection& conn) override { flush(conn); }
-  void queueFile(Connection&, const std::string& path, std::uint64_t size, std::shared_ptr<Exchange>) override {
-    files.push_back(path + ":" + std::to_string(size));
-  }
-  void closeWhenDone(Connection&) override { ++closes; }
-  void closeNow(Connection&) override { ++closes; }
-  void resumeReading(Connection& conn) override {
-    conn.read_paused = false;
-    ++resumes;
-  }
-  void handOver(Connection&, const std::shared_ptr<Exchange>& exchange) override { handed_over = exchange; }
-  static_files::RouteLookup& routes() override { return routes_lookup_; }
-  const std::vector<static_files::StaticDirectory>& staticDirectories() const override { return dirs_; }
-
-  static_files::RouteTable route_table_;
-  server::Clock::time_point now_ = server::Clock::now();
-  std::vector<std::shared_ptr<Exchange>> dispatched;
-  std::vector<std::string> files;
-  std::shared_ptr<Exchange> handed_over;
-  std::string wire;
-  int closes = 0;
-  int resumes = 0;
-
- private:
-  config::Settings settings_;
-  std::shared_ptr<server::LoopMailbox> mailbox_ = std::make_shared<server::LoopMailbox>();
-  static_files::RouteLookup routes_lookup_;
-  std::vector<static_files::StaticDirectory> dirs_;
-};
 
 class Http1SessionTest : public ::testing::Test {
  protected:
@@ -94,28 +42,12 @@ class Http1SessionTest : public ::testing::Test {
   }
 
   // What the Ruby threads posted, handed to the session as the loop does.
-  void deliver() {
-    std::vector<LoopMessage> messages;
-    host.mailbox()->drainInto(messages);
-    for (auto& message : messages) {
-      ASSERT_TRUE(conn.session->owns(*message.exchange));
-      conn.session->onMessage(conn, message);
-    }
-  }
+  void deliver() { hyperion::testing::deliverReplies(host, conn); }
 
   // A whole reply in one Finish message (an Array body).
   void finish(const std::shared_ptr<Exchange>& exchange, http::ResponseHead head, std::string body = {}) {
     exchange->finish(true, std::move(body), std::move(head));
     deliver();
-  }
-
-  static http::ResponseHead head(int status, std::optional<std::uint64_t> length = std::nullopt,
-                                 http::HeaderList headers = {}) {
-    http::ResponseHead h;
-    h.status = status;
-    h.body_length = length;
-    h.headers = std::move(headers);
-    return h;
   }
 
   std::string body() const { return host.wire.substr(host.wire.find("\r\n\r\n") + 4); }

@@ -1,0 +1,655 @@
+// HTTP/2 as a session: nghttp2 turns the connection's plaintext into
+// streams and our replies into frames; everything runs on the loop thread.
+#include "hyperion/http2/session.hpp"
+
+#include <fcntl.h>
+#include <nghttp2/nghttp2.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+#include "hyperion/config/settings.hpp"
+#include "hyperion/http/http_date.hpp"
+#include "hyperion/http/server_header.hpp"
+#include "hyperion/log/logger.hpp"
+#include "hyperion/server/connection.hpp"
+#include "hyperion/server/exchange.hpp"
+#include "hyperion/server/loop_mailbox.hpp"
+#include "hyperion/static/route_table.hpp"
+#include "hyperion/static/static_directory.hpp"
+#include "hyperion/static/static_response.hpp"
+
+namespace hyperion::http2 {
+
+using server::Connection;
+using server::Exchange;
+using server::LoopMessage;
+
+namespace {
+
+// Frames are gathered into buffers of about this size before they are
+// queued on the connection, and nghttp2 is not asked for more while this
+// much is still waiting for the socket (a slow reader costs bounded memory).
+constexpr std::size_t kBatchBytes = 64 * 1024;
+constexpr std::size_t kOutputHighWater = 256 * 1024;
+
+Http2Session& self(void* user_data) { return *static_cast<Http2Session*>(user_data); }
+
+std::string_view view(const std::uint8_t* data, std::size_t length) {
+  return {reinterpret_cast<const char*>(data), length};
+}
+
+// Header fields HTTP/2 forbids (RFC 9113 section 8.2.2): an HTTP/1 app may
+// set them; they are dropped, not sent.
+bool connectionSpecific(std::string_view lower_name) {
+  return lower_name == "connection" || lower_name == "keep-alive" || lower_name == "proxy-connection" ||
+         lower_name == "transfer-encoding" || lower_name == "upgrade";
+}
+
+std::size_t queuedOutput(const Connection& conn) {
+  std::size_t total = 0;
+  for (const auto& chunk : conn.output) total += static_cast<std::size_t>(chunk.length());
+  return total - std::min(total, conn.output_offset);
+}
+
+}  // namespace
+
+struct Http2Session::Stream {
+  http1::Request request;
+  std::size_t header_bytes = 0;
+  std::shared_ptr<Exchange> exchange;  // while a Ruby thread answers it
+  int rejected = 0;                    // a status we answered ourselves: the rest of the request is ignored
+  // The response.
+  int status = 0;
+  bool head_submitted = false;
+  bool has_body = false;
+  std::string out;  // body bytes not yet framed
+  std::size_t out_offset = 0;
+  std::string_view native_body;                // a prebuilt or preloaded body, kept alive by `keeper`
+  std::shared_ptr<const void> keeper;
+  net::UniqueFd file;  // a to_path body, read in pieces as the window allows
+  std::uint64_t file_offset = 0;
+  std::uint64_t file_left = 0;
+  bool ended = false;     // no more bytes will come (Finish, or a native answer)
+  bool complete = true;   // Finish said everything promised was produced
+  bool deferred = false;  // the data source waits for bytes
+  bool closed = false;    // nghttp2 closed the stream
+  bool finish_seen = false;
+  bool headers_done = false;  // the request's header block has ended  // the Ruby thread is done with it (its bytes may still be leaving)
+  std::uint64_t body_sent = 0;
+  server::Clock::time_point started{};
+};
+
+// --- the C callbacks: straight to the session -------------------------------
+
+namespace {
+
+int beginHeadersCallback(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  return self(user_data).onBeginHeaders(frame->hd.stream_id);
+}
+
+int headerCallback(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t name_length,
+                   const std::uint8_t* value, std::size_t value_length, std::uint8_t, void* user_data) {
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  return self(user_data).onHeader(frame->hd.stream_id, view(name, name_length), view(value, value_length));
+}
+
+int frameRecvCallback(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  if (frame->hd.type == NGHTTP2_HEADERS) self(user_data).onHeadersEnd(frame->hd.stream_id);
+  const bool request_frame = frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA;
+  if (request_frame && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
+    return self(user_data).onRequestEnd(frame->hd.stream_id);
+  return 0;
+}
+
+int dataChunkCallback(nghttp2_session*, std::uint8_t, std::int32_t stream_id, const std::uint8_t* data,
+                      std::size_t length, void* user_data) {
+  return self(user_data).onData(stream_id, data, length);
+}
+
+int streamCloseCallback(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_code, void* user_data) {
+  return self(user_data).onStreamClose(stream_id, error_code);
+}
+
+ssize_t readCallback(nghttp2_session*, std::int32_t stream_id, std::uint8_t* buffer, std::size_t length,
+                     std::uint32_t* flags, nghttp2_data_source*, void* user_data) {
+  return self(user_data).readBody(stream_id, buffer, length, flags);
+}
+
+}  // namespace
+
+// --- lifetime ---------------------------------------------------------------
+
+Http2Session::Http2Session(server::SessionHost& host, Connection& conn) : host_(host), conn_(conn) {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, beginHeadersCallback);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, headerCallback);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, frameRecvCallback);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, dataChunkCallback);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, streamCloseCallback);
+  nghttp2_session_server_new(&session_, callbacks, this);
+  nghttp2_session_callbacks_del(callbacks);
+  const auto& h2 = host_.settings().http2;
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h2.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_window_size},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(host_.settings().limits.max_header_bytes)},
+  };
+  // Sent with the first flush (the loop calls onInput right after
+  // installing the session).
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+}
+
+Http2Session::~Http2Session() {
+  // A Ruby thread still answering a stream (or waiting for its last bytes
+  // to leave) finds its client gone.
+  for (auto& [id, s] : streams_) {
+    if (s->exchange) s->exchange->onClientGone();
+  }
+  nghttp2_session_del(session_);
+}
+
+Http2Session::Stream* Http2Session::stream(std::int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+// --- input ------------------------------------------------------------------
+
+void Http2Session::onInput(Connection& conn) {
+  if (conn.pendingInput() > 0) {
+    const auto* data = reinterpret_cast<const std::uint8_t*>(conn.input.data() + conn.input_offset);
+    const ssize_t used = nghttp2_session_mem_recv(session_, data, conn.pendingInput());
+    if (used < 0) {
+      // A connection error (bad preface, a flood nghttp2 refuses, a broken
+      // frame): nghttp2 has queued a GOAWAY where one is due.
+      spdlog::info("HTTP/2 connection from {} ended: {}", conn.peer.remote_addr,
+                   nghttp2_strerror(static_cast<int>(used)));
+      conn.input.clear();
+      conn.input_offset = 0;
+      going_away_ = true;
+      flushFrames();
+      conn.close_after_flush = true;
+      host_.closeWhenDone(conn);
+      return;
+    }
+    conn.input_offset += static_cast<std::size_t>(used);
+    if (conn.input_offset == conn.input.size()) {
+      conn.input.clear();
+      conn.input_offset = 0;
+    }
+  }
+  flushFrames();
+  if (conn.peer_closed) closeIfDone();
+}
+
+int Http2Session::onBeginHeaders(std::int32_t id) {
+  auto created = std::make_unique<Stream>();
+  created->request.version_major = 2;
+  created->request.version_minor = 0;
+  created->started = host_.now();
+  if (going_away_ || host_.draining()) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+    return 0;
+  }
+  streams_[id] = std::move(created);
+  return 0;
+}
+
+int Http2Session::onHeader(std::int32_t id, std::string_view name, std::string_view value) {
+  Stream* s = stream(id);
+  if (!s || s->rejected) return 0;
+  // RFC 9113 section 6.5.2's accounting: name + value + 32 per field.
+  s->header_bytes += name.size() + value.size() + 32;
+  if (s->header_bytes > host_.settings().limits.max_header_bytes) {
+    reject(id, *s, 431, "request header list over the limit");
+    return 0;
+  }
+  http1::Request& r = s->request;
+  if (!name.empty() && name.front() == ':') {
+    // nghttp2 has checked the pseudo-headers (known, once each, before the rest).
+    if (name == ":method") r.method.assign(value);
+    else if (name == ":path") r.target.assign(value);
+    else if (name == ":authority") r.headers.push_back({"host", std::string(value)});
+    return 0;
+  }
+  if (name == "host") {  // :authority wins when both are present (RFC 9113 section 8.3.1)
+    for (const auto& h : r.headers)
+      if (h.name == "host") return 0;
+  }
+  r.headers.push_back({std::string(name), std::string(value)});
+  return 0;
+}
+
+void Http2Session::onHeadersEnd(std::int32_t id) {
+  Stream* s = stream(id);
+  if (!s || s->headers_done) return;
+  s->headers_done = true;
+  if (s->rejected) answerRejection(id, *s);  // found while the headers arrived
+}
+
+int Http2Session::onData(std::int32_t id, const std::uint8_t* data, std::size_t length) {
+  Stream* s = stream(id);
+  if (!s || s->rejected) return 0;
+  const auto& limits = host_.settings().limits;
+  http1::RequestBody& body = s->request.body;
+  if (body.size + length > limits.max_body_bytes) {
+    reject(id, *s, 413, "request body over the limit");
+    return 0;
+  }
+  if (!body.append(reinterpret_cast<const char*>(data), length, limits.body_memory_bytes, host_.settings().tmp_dir)) {
+    spdlog::error("{}: cannot buffer an HTTP/2 request body in {}: {}", conn_.peer.remote_addr,
+                  host_.settings().tmp_dir, std::strerror(errno));
+    reject(id, *s, 500, "request body could not be buffered");
+  }
+  return 0;
+}
+
+int Http2Session::onRequestEnd(std::int32_t id) {
+  Stream* s = stream(id);
+  if (!s || s->rejected || s->exchange || s->head_submitted) return 0;
+  s->request.body.rewind();
+  dispatch(id, *s);
+  return 0;
+}
+
+void Http2Session::dispatch(std::int32_t id, Stream& s) {
+  int handler_id = -1;
+  if (answerNatively(id, s, handler_id)) return;
+  auto exchange = std::make_shared<Exchange>(conn_.id, std::move(s.request), conn_.peer, host_.mailbox());
+  exchange->setRouteHandler(handler_id);
+  s.exchange = exchange;
+  by_exchange_[exchange.get()] = id;
+  host_.dispatch(std::move(exchange));
+}
+
+// Prebuilt routes and preloaded files, from the same protocol-neutral parts
+// the HTTP/1 session renders.
+bool Http2Session::answerNatively(std::int32_t id, Stream& s, int& handler_id) {
+  const http1::Request& r = s.request;
+  if (const static_files::Route* route = host_.routes().find(r.method, r.path())) {
+    if (!route->is_static) {
+      handler_id = route->handler_id;
+      return false;
+    }
+    // The route table replaces routes by publishing new snapshots; the body
+    // is copied (prebuilt bodies are small) so no snapshot must be pinned.
+    s.out.assign(route->body);
+    s.ended = true;
+    submitHead(id, s, route->status, route->headers, route->body.size(),
+               http::responseHasBody(route->status, r.isHead()) && !route->body.empty());
+    return true;
+  }
+  if (host_.staticDirectories().empty() || (r.method != "GET" && r.method != "HEAD")) return false;
+  for (const auto& dir : host_.staticDirectories()) {
+    auto found = dir.find(r.path());
+    if (found.kind == static_files::StaticDirectory::LookupKind::Rejected) {
+      reject(id, s, 400, "path traversal attempt");
+      return true;
+    }
+    if (found.kind != static_files::StaticDirectory::LookupKind::Found) continue;
+    static_files::StaticRequest static_request;
+    static_request.method = r.method;
+    const auto header = [&r](std::string_view name) {
+      const std::string* value = r.header(name);
+      return value ? std::string_view(*value) : std::string_view{};
+    };
+    static_request.if_none_match = header("if-none-match");
+    static_request.if_modified_since = header("if-modified-since");
+    static_request.range = header("range");
+    static_request.accept_encoding = header("accept-encoding");
+    static_request.if_range = header("if-range");
+    const static_files::StaticReply reply = static_files::buildStaticReply(found.file, static_request);
+    http::HeaderList headers;
+    reply.forEachHeader([&headers](std::string_view name, std::string_view value) { headers.add(name, value); });
+    s.status = reply.status;
+    s.native_body = reply.body;
+    s.keeper = reply.keeper;
+    s.ended = true;
+    submitHead(id, s, reply.status, headers, reply.content_length, !reply.body.empty());
+    return true;
+  }
+  return false;
+}
+
+void Http2Session::reject(std::int32_t id, Stream& s, int status, std::string_view why) {
+  spdlog::info("rejected HTTP/2 request from {} (stream {}): {} -> {}", conn_.peer.remote_addr, id, why, status);
+  s.rejected = status;
+  if (s.head_submitted || s.exchange) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  if (s.headers_done) answerRejection(id, s);
+}
+
+// The answer to a rejected request, while the client may still be sending
+// it: what else it sends is read and dropped (its window keeps opening, so
+// it is not stalled, and nothing is kept).
+void Http2Session::answerRejection(std::int32_t id, Stream& s) {
+  switch (s.rejected) {
+    case 431: s.out = "Request Header Fields Too Large\n"; break;
+    case 413: s.out = "Content Too Large\n"; break;
+    case 500: s.out = "Internal Server Error\n"; break;
+    default: s.out = "Bad Request\n"; break;
+  }
+  s.ended = true;
+  const http::HeaderList headers = {{"content-type", "text/plain; charset=utf-8"}};
+  submitHead(id, s, s.rejected, headers, s.out.size(), true);
+}
+
+// --- replies ----------------------------------------------------------------
+
+void Http2Session::submitHead(std::int32_t id, Stream& s, int status, const http::HeaderList& headers,
+                              std::optional<std::uint64_t> body_length, bool has_body) {
+  s.head_submitted = true;
+  s.status = status;
+  s.has_body = has_body;
+  // Names must be lowercase on the wire; the app's are lowered into one
+  // buffer the nv entries point into (nghttp2 copies them on submit).
+  std::string names;
+  names.reserve(256);
+  std::vector<std::pair<std::size_t, std::size_t>> name_spans;
+  std::vector<std::string_view> values;
+  bool has_date = false, has_server = false, has_length = false;
+  for (const auto& [name, value] : headers) {
+    const std::size_t start = names.size();
+    for (char c : name) names += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    const std::string_view lower(names.data() + start, name.size());
+    if (connectionSpecific(lower)) {
+      names.resize(start);
+      continue;
+    }
+    if (lower == "content-length") {
+      if (body_length) {  // the real size wins, as on HTTP/1.1
+        names.resize(start);
+        continue;
+      }
+      has_length = true;
+    }
+    has_date = has_date || lower == "date";
+    has_server = has_server || lower == "server";
+    name_spans.emplace_back(start, name.size());
+    values.push_back(value);
+  }
+  char status_text[4];
+  std::to_chars(status_text, status_text + 3, status);
+  char length_text[24];
+  std::string_view length_value;
+  if (body_length && !has_length && status != 304 && status != 204) {
+    length_value = {length_text,
+                    static_cast<std::size_t>(std::to_chars(length_text, length_text + 24, *body_length).ptr - length_text)};
+  }
+  const std::string_view date = http::currentHttpDate();
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(values.size() + 4);
+  const auto add = [&nv](std::string_view name, std::string_view value) {
+    nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+                  reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+                  NGHTTP2_NV_FLAG_NONE});
+  };
+  add(":status", {status_text, 3});
+  for (std::size_t i = 0; i < values.size(); ++i) add({names.data() + name_spans[i].first, name_spans[i].second}, values[i]);
+  if (!length_value.empty()) add("content-length", length_value);
+  if (!has_date) add("date", date);
+  if (!has_server) add("server", http::kServerName);
+  nghttp2_data_provider provider{};
+  provider.read_callback = readCallback;
+  const int rc = nghttp2_submit_response(session_, id, nv.data(), nv.size(), has_body ? &provider : nullptr);
+  if (rc != 0) spdlog::warn("HTTP/2 response on stream {} not submitted: {}", id, nghttp2_strerror(rc));
+}
+
+void Http2Session::onMessage(Connection& conn, LoopMessage& message) {
+  auto found = by_exchange_.find(message.exchange.get());
+  if (found == by_exchange_.end()) return;
+  const std::int32_t id = found->second;
+  Stream& s = *stream(id);
+  Exchange& exchange = *message.exchange;
+  if (message.head && !s.head_submitted) {
+    // (A partial hijack cannot be asked for on h2: rack.hijack? is false and
+    // the response header is ignored, so `raw` is never set here.)
+    if (s.closed) {  // reset by the client while the app worked: nothing to send
+      s.head_submitted = true;
+      s.status = message.head->status;
+    } else {
+      const bool body = http::responseHasBody(message.head->status, exchange.request().isHead());
+      submitHead(id, s, message.head->status, message.head->headers, message.head->body_length, body);
+    }
+  }
+  if (!message.bytes.empty()) {
+    if (s.closed || !s.has_body) {
+      exchange.onBytesWritten(message.bytes.size());
+    } else {
+      if (s.out_offset == s.out.size()) {
+        s.out = std::move(message.bytes);
+        s.out_offset = 0;
+      } else {
+        s.out.append(message.bytes);
+      }
+    }
+  }
+  switch (message.kind) {
+    case LoopMessage::Kind::SendFile:
+      if (s.closed || !s.has_body) {
+        exchange.onBytesWritten(message.size);
+      } else {
+        s.file.reset(::open(message.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!s.file) {
+          spdlog::error("cannot open {} for an HTTP/2 response: {}", message.path, std::strerror(errno));
+          exchange.onBytesWritten(message.size);
+          nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+        } else {
+          s.file_offset = 0;
+          s.file_left = message.size;
+        }
+      }
+      break;
+    case LoopMessage::Kind::Finish:
+      s.ended = true;
+      s.complete = message.complete;
+      if (!s.head_submitted && !s.closed) {  // nothing at all: an answer must still go out
+        http::HeaderList none;
+        submitHead(id, s, 500, none, 0, false);
+      }
+      break;
+    case LoopMessage::Kind::Hijack:
+      exchange.completeHijack(-1, {});
+      break;
+    default:
+      break;
+  }
+  resume(id, s);
+  flushFrames();
+  if (message.kind == LoopMessage::Kind::Finish) finished(id, s);
+  (void)conn;
+}
+
+void Http2Session::resume(std::int32_t id, Stream& s) {
+  if (s.deferred && !s.closed) {
+    s.deferred = false;
+    nghttp2_session_resume_data(session_, id);
+  }
+}
+
+// The data source of every response body: queued bytes, then a native body,
+// then the file, as far as the window (`length`) allows.
+long Http2Session::readBody(std::int32_t id, std::uint8_t* buffer, std::size_t length, std::uint32_t* flags) {
+  Stream* s = stream(id);
+  if (!s) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  std::size_t n = 0;
+  if (s->out_offset < s->out.size()) {
+    n = std::min(length, s->out.size() - s->out_offset);
+    std::memcpy(buffer, s->out.data() + s->out_offset, n);
+    s->out_offset += n;
+    if (s->out_offset == s->out.size()) {
+      s->out.clear();
+      s->out_offset = 0;
+    }
+    if (s->exchange) s->exchange->onBytesWritten(n);
+  } else if (!s->native_body.empty()) {
+    n = std::min(length, s->native_body.size());
+    std::memcpy(buffer, s->native_body.data(), n);
+    s->native_body.remove_prefix(n);
+  } else if (s->file_left > 0) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(length, s->file_left));
+    ssize_t got;
+    do {
+      got = ::pread(s->file.get(), buffer, want, static_cast<off_t>(s->file_offset));
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0) {
+      spdlog::error("reading a file for HTTP/2 stream {}: {}", id, got == 0 ? "it got shorter" : std::strerror(errno));
+      if (s->exchange) s->exchange->onBytesWritten(static_cast<std::size_t>(s->file_left));
+      s->file_left = 0;
+      s->file.reset();
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
+    }
+    n = static_cast<std::size_t>(got);
+    s->file_offset += n;
+    s->file_left -= n;
+    if (s->file_left == 0) s->file.reset();
+    if (s->exchange) s->exchange->onBytesWritten(n);
+  }
+  s->body_sent += n;
+  const bool drained = s->out_offset == s->out.size() && s->native_body.empty() && s->file_left == 0;
+  if (drained && s->ended) {
+    if (!s->complete) {
+      // The app promised more than it produced: the client must not take
+      // this for the whole body.
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+      return n > 0 ? static_cast<long>(n) : static_cast<long>(NGHTTP2_ERR_DEFERRED);
+    }
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<long>(n);
+  }
+  if (n == 0) {
+    s->deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  return static_cast<long>(n);
+}
+
+void Http2Session::finished(std::int32_t id, Stream& s) {
+  if (!s.exchange || s.finish_seen) return;
+  s.finish_seen = true;
+  by_exchange_.erase(s.exchange.get());
+  if (s.closed) forget(id, s);
+  closeIfDone();
+}
+
+int Http2Session::onStreamClose(std::int32_t id, std::uint32_t error_code) {
+  Stream* s = stream(id);
+  if (!s) return 0;
+  s->closed = true;
+  if (s->exchange && !s->finish_seen) {
+    // A Ruby thread still answers it: the client reset it (or the response
+    // cannot be finished); the app sees the client gone and body.close
+    // runs. The stream stays listed until its Finish arrives.
+    s->exchange->onClientGone();
+    return 0;
+  }
+  if (s->exchange && error_code != NGHTTP2_NO_ERROR) s->exchange->onClientGone();  // bytes it waits on never leave
+  forget(id, *s);
+  return 0;
+}
+
+// The stream is over on both sides: one access-log line, and it goes.
+void Http2Session::forget(std::int32_t id, Stream& s) {
+  if (s.status > 0) {
+    const http1::Request& r = s.exchange ? s.exchange->request() : s.request;
+    const auto started = s.exchange ? s.exchange->startedAt() : s.started;
+    const double ms = std::chrono::duration<double, std::milli>(host_.now() - started).count();
+    log::logAccess({conn_.peer.remote_addr, r.method, r.target, r.protocol(), s.status,
+                    static_cast<std::size_t>(s.body_sent), ms});
+  }
+  if (s.exchange) {
+    const std::size_t unsent = s.out.size() - s.out_offset + static_cast<std::size_t>(s.file_left);
+    if (unsent > 0) s.exchange->onBytesWritten(unsent);  // never to be written: the accounting balances
+  }
+  streams_.erase(id);
+}
+
+// --- output and the connection's life ---------------------------------------
+
+void Http2Session::flushFrames() {
+  if (flushing_) return;
+  flushing_ = true;
+  std::string batch;
+  bool queued = false;
+  std::size_t waiting = queuedOutput(conn_);
+  while (waiting + batch.size() < kOutputHighWater) {
+    const std::uint8_t* data = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      spdlog::warn("HTTP/2 connection from {}: {}", conn_.peer.remote_addr, nghttp2_strerror(static_cast<int>(n)));
+      host_.closeNow(conn_);
+      flushing_ = false;
+      return;
+    }
+    if (n == 0) break;
+    batch.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    if (batch.size() >= kBatchBytes) {
+      waiting += batch.size();
+      host_.queueOutput(conn_, std::move(batch), nullptr);
+      batch = std::string();
+      queued = true;
+    }
+  }
+  if (!batch.empty()) {
+    host_.queueOutput(conn_, std::move(batch), nullptr);
+    queued = true;
+  }
+  flushing_ = false;
+  if (queued) host_.flush(conn_);
+}
+
+void Http2Session::onWritable(Connection&) {
+  flushFrames();
+  closeIfDone();
+}
+
+void Http2Session::closeIfDone() {
+  if (!conn_.output.empty()) return;
+  const bool idle = by_exchange_.empty();
+  const bool over = nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0;
+  if (idle && (over || conn_.peer_closed || ((going_away_ || host_.draining()) && streams_.empty()))) {
+    host_.closeWhenDone(conn_);
+  }
+}
+
+void Http2Session::onTimeout(Connection& conn) {
+  if (!streams_.empty()) return;
+  const auto idle = host_.now() - std::max(conn.idle_since, conn.last_read);
+  if (idle > host_.settings().limits.keepalive_timeout) {
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+    going_away_ = true;
+    flushFrames();
+    conn.close_after_flush = true;
+    host_.closeWhenDone(conn);
+  }
+}
+
+void Http2Session::onDrain(Connection& conn) {
+  // GOAWAY names the last stream we will answer; those in flight finish.
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+  going_away_ = true;
+  flushFrames();
+  if (by_exchange_.empty()) {
+    conn.close_after_flush = true;
+    host_.closeWhenDone(conn);
+  }
+}
+
+void Http2Session::onClientGone() {
+  for (auto& [exchange, id] : by_exchange_) {
+    if (Stream* s = stream(id); s && s->exchange) s->exchange->onClientGone();
+  }
+}
+
+}  // namespace hyperion::http2

@@ -1,0 +1,319 @@
+# frozen_string_literal: true
+
+require_relative 'support/process_helpers'
+require 'open3'
+require 'digest'
+require 'json'
+
+# HTTP/2 against the real binary: curl (--http2-prior-knowledge, and ALPN
+# over TLS), nghttp, h2load, and hand-made frames for what clients never
+# send. Runs on both loops (e2e.* and e2e_epoll.*).
+class Http2Test < Minitest::Test
+  include E2E::Helpers
+
+  APP = E2E.app('h2')
+
+  # The smallest HTTP/2 client that can send what real clients never do:
+  # frames built by hand, HPACK literals without Huffman or indexing.
+  class RawH2
+    FRAME_TYPES = { data: 0, headers: 1, rst_stream: 3, settings: 4, ping: 6, goaway: 7, window_update: 8,
+                    continuation: 9 }.freeze
+    Frame = Struct.new(:type, :flags, :stream, :payload)
+
+    def initialize(port)
+      @sock = TCPSocket.new('127.0.0.1', port)
+      @buffer = +''.b
+      @sock.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".b)
+      frame(:settings, 0, 0, '')
+    end
+
+    def frame(type, flags, stream, payload)
+      payload = payload.b
+      head = [payload.bytesize >> 16, payload.bytesize & 0xffff, FRAME_TYPES.fetch(type), flags, stream]
+      @sock.write(head.pack('CnCCN') + payload)
+    end
+
+    def self.literal(name, value)
+      [0, name.bytesize].pack('CC') + name + encode_length(value.bytesize) + value
+    end
+
+    # HPACK integer with a 7-bit prefix (RFC 7541 section 5.1), no Huffman.
+    def self.encode_length(n)
+      return [n].pack('C') if n < 127
+
+      out = [127].pack('C')
+      n -= 127
+      while n >= 128
+        out << [(n & 127) | 128].pack('C')
+        n >>= 7
+      end
+      out << [n].pack('C')
+    end
+
+    def self.request_block(path, extra = [])
+      block = +"\x82\x86".b # :method GET, :scheme http (static table)
+      block << literal(':path', path) << literal(':authority', 'localhost')
+      extra.each { |name, value| block << literal(name, value) }
+      block
+    end
+
+    # Reads frames until the block says stop (returns truthy) or the time runs out.
+    def read_until(timeout: 5)
+      deadline = Time.now + timeout
+      frames = []
+      loop do
+        while @buffer.bytesize >= 9
+          length = (@buffer.getbyte(0) << 16) | @buffer.unpack1('@1n')
+          break if @buffer.bytesize < 9 + length
+
+          type, flags, stream = @buffer.unpack('@3CCN')
+          f = Frame.new(FRAME_TYPES.key(type) || type, flags, stream & 0x7fffffff, @buffer.byteslice(9, length))
+          @buffer = @buffer.byteslice(9 + length..)
+          frames << f
+          frame(:settings, 1, 0, '') if f.type == :settings && f.flags.zero? # ack theirs
+          return frames if yield(f)
+        end
+        left = deadline - Time.now
+        return frames if left <= 0 || !@sock.wait_readable(left)
+
+        chunk = @sock.read_nonblock(65_536, exception: false)
+        return frames if chunk.nil?
+
+        @buffer << chunk if chunk.is_a?(String)
+      end
+    rescue Errno::ECONNRESET
+      frames
+    end
+
+    def close = @sock.close
+  end
+
+  def server
+    @server ||= start_server(APP)
+  end
+
+  def curl(*args, stdin: nil)
+    Open3.capture3('curl', '-sS', '--max-time', (30 * E2E::SLOW).to_s, *args, stdin_data: stdin, binmode: true)
+  end
+
+  def h2c(path, *args)
+    out, err, status = curl('--http2-prior-knowledge', '-i', *args, "http://127.0.0.1:#{server.port}#{path}")
+    assert status.success?, "curl failed: #{err}"
+    head, body = out.split("\r\n\r\n", 2)
+    lines = head.split("\r\n")
+    [lines.shift, lines.to_h { |l| l.split(': ', 2) }, body]
+  end
+
+  # Reads until a frame of `type` arrives; fails if none does.
+  def expect_frame(client, type)
+    frames = client.read_until { |f| f.type == type }
+    found = frames.find { |f| f.type == type }
+    assert found, "no #{type} frame: #{frames.map(&:type)}"
+    found
+  end
+
+  def test_get_and_post_by_prior_knowledge_reach_the_app_as_http2
+    status_line, headers, body = h2c('/env?x=1')
+    assert_equal 'HTTP/2 200', status_line.strip
+    env = JSON.parse(body)
+    assert_equal 'HTTP/2', env['SERVER_PROTOCOL']
+    assert_equal 'GET', env['REQUEST_METHOD']
+    assert_equal '/env', env['PATH_INFO']
+    assert_equal 'x=1', env['QUERY_STRING']
+    assert_equal "127.0.0.1:#{server.port}", env['HTTP_HOST']
+    assert_equal 'http', env['rack.url_scheme']
+    assert_equal false, env['rack.hijack?'], 'hijack is impossible on a multiplexed connection'
+    assert_equal false, env['has_hijack']
+    assert_equal 'hyperion', headers['server']
+    assert_equal body.bytesize.to_s, headers['content-length']
+
+    _, _, body = h2c('/upload', '--data-binary', 'posted over h2')
+    assert_equal "14 #{Digest::SHA256.hexdigest('posted over h2')}", body
+    assert_match %r{"POST /upload HTTP/2" 200}, server.log
+  end
+
+  def test_http1_only_headers_are_dropped_and_names_lowercased
+    status_line, headers, body = h2c('/http1_headers')
+    assert_equal 'HTTP/2 200', status_line.strip
+    assert_equal 'headers', body
+    assert_equal 'yes', headers['x-mixed-case']
+    refute headers.key?('connection')
+    refute headers.key?('transfer-encoding')
+    assert_equal 'text/plain', headers['content-type']
+    out, = curl('--http2-prior-knowledge', '-s', '-D', '-', '-o', '/dev/null', "http://127.0.0.1:#{server.port}/http1_headers")
+    assert_equal 2, out.scan(/^set-cookie: /).size, out
+    refute_match(/^[^:]*[A-Z][^:]*: /, out.lines.drop(1).join, 'header names must be lowercase on h2')
+  end
+
+  def test_head_204_304_have_no_body_and_statuses_pass_through
+    _, headers, body = h2c('/anything', '-I')
+    assert_equal '', body.to_s
+    assert headers['content-length']
+    [[204, ''], [304, ''], [404, 'status 404'], [500, 'status 500']].each do |code, text|
+      status_line, _, body = h2c("/status?code=#{code}")
+      assert_equal "HTTP/2 #{code}", status_line.strip
+      assert_equal text, body.to_s
+    end
+  end
+
+  def test_streaming_bodies_and_sse_arrive_as_written
+    _, _, body = h2c('/stream')
+    assert_equal 'one,two,three', body
+    # Events 0.4 s apart: the first is on the client long before the last.
+    client = RawH2.new(server.port)
+    client.frame(:headers, 0x5, 1, RawH2.request_block('/events?count=3&pause=0.4'))
+    started = Time.now
+    arrivals = []
+    client.read_until(timeout: 10 * E2E::SLOW) do |f|
+      arrivals << (Time.now - started) if f.type == :data && !f.payload.empty?
+      f.type == :data && f.flags.anybits?(1)
+    end
+    assert_equal 3, arrivals.size
+    assert_operator arrivals.first, :<, 0.3 * E2E::SLOW, "first event late: #{arrivals.inspect}"
+    assert_operator arrivals.last - arrivals.first, :>=, 0.7
+  ensure
+    client&.close
+  end
+
+  def test_a_client_reset_stops_a_streaming_response_and_closes_the_body
+    record = File.join(server.dir, 'events_closed')
+    client = RawH2.new(server.port)
+    client.frame(:headers, 0x5, 1, RawH2.request_block("/events?count=200&pause=0.02&record=#{record}"))
+    client.read_until { |f| f.type == :data }
+    client.frame(:rst_stream, 0, 1, [8].pack('N')) # CANCEL
+    eventually { File.exist?(record) }
+    sent = File.read(record)[/closed after (\d+)/, 1].to_i
+    assert_operator sent, :<, 200, 'the app kept streaming to a stream the client cancelled'
+    # The connection and the server go on.
+    client.frame(:headers, 0x5, 3, RawH2.request_block('/after'))
+    frames = client.read_until { |f| f.type == :data && f.stream == 3 }
+    assert_equal 'h2 GET /after', frames.select { |f| f.type == :data && f.stream == 3 }.map(&:payload).join
+  ensure
+    client&.close
+  end
+
+  def test_large_upload_and_download_are_byte_exact
+    data = Random.new(3).bytes(24 * 1024 * 1024 + 7)
+    file = File.join(server.dir, 'big.bin')
+    File.binwrite(file, data)
+    _, _, body = h2c('/upload', '--data-binary', "@#{file}", '-H', 'content-type: application/octet-stream')
+    assert_equal "#{data.bytesize} #{Digest::SHA256.hexdigest(data)}", body
+
+    out, err, status = curl('--http2-prior-knowledge', "http://127.0.0.1:#{server.port}/file?path=#{file}")
+    assert status.success?, err
+    assert_equal data.bytesize, out.bytesize
+    assert_equal Digest::SHA256.hexdigest(data), Digest::SHA256.hexdigest(out)
+  end
+
+  def test_prebuilt_routes_are_answered_natively_over_h2
+    status_line, headers, body = h2c('/prebuilt')
+    assert_equal 'HTTP/2 200', status_line.strip
+    assert_equal "prebuilt over any protocol\n", body
+    assert_equal 'static', headers['x-route']
+    assert_equal body.bytesize.to_s, headers['content-length']
+  end
+
+  def test_h2load_many_streams_without_an_error
+    out, err, status = Open3.capture3('h2load', '-n', '20000', '-c', '4', '-m', '50',
+                                      "http://127.0.0.1:#{server.port}/prebuilt")
+    assert status.success?, err
+    assert_match(/20000 succeeded, 0 failed, 0 errored/, out)
+    out, err, status = Open3.capture3('h2load', '-n', '4000', '-c', '4', '-m', '20', "http://127.0.0.1:#{server.port}/app")
+    assert status.success?, err
+    assert_match(/4000 succeeded, 0 failed, 0 errored/, out)
+  end
+
+  def test_nghttp_sees_settings_and_a_clean_exchange
+    out, err, status = Open3.capture3('nghttp', '-v', "http://127.0.0.1:#{server.port}/hello")
+    assert status.success?, err
+    assert_match(/recv SETTINGS frame .*stream_id=0/, out)
+    assert_match(/SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):128/, out)
+    assert_match(/recv \(stream_id=\d+\) :status: 200/, out)
+    assert_match(/h2 GET \/hello/, out)
+  end
+
+  def test_protocol_errors_get_the_right_codes_and_the_worker_keeps_serving
+    # An uppercase header name is malformed (RFC 9113 section 8.2.1): that stream is reset.
+    client = RawH2.new(server.port)
+    client.frame(:headers, 0x5, 1, RawH2.request_block('/x', [%w[X-Upper 1]]))
+    assert_equal 1, expect_frame(client, :rst_stream).payload.unpack1('N'), 'PROTOCOL_ERROR'
+    client.close
+
+    # DATA on stream 0 is a connection error: GOAWAY(PROTOCOL_ERROR).
+    client = RawH2.new(server.port)
+    client.frame(:data, 0, 0, 'nope')
+    assert_equal 1, expect_frame(client, :goaway).payload.unpack1('@4N'), 'PROTOCOL_ERROR'
+    client.close
+
+    # A header list over --max-header-bytes (HEADERS + CONTINUATION): 431.
+    # (Each field stays under nghttp2's 64 KiB limit for one field.)
+    client = RawH2.new(server.port)
+    block = RawH2.request_block('/big', Array.new(20) { |i| ["x-big-#{i}", 'v' * 4000] })
+    pieces = block.b.scan(/.{1,16384}/mn)
+    pieces.each_with_index do |piece, i|
+      last = i == pieces.size - 1
+      if i.zero?
+        client.frame(:headers, 0x1 | (last ? 0x4 : 0), 1, piece)
+      else
+        client.frame(:continuation, last ? 0x4 : 0, 1, piece)
+      end
+    end
+    frames = client.read_until { |f| %i[rst_stream goaway].include?(f.type) || (f.type == :data && f.flags.anybits?(1)) }
+    headers = frames.find { |f| f.type == :headers }
+    assert headers, "no response: #{frames.inspect}"
+    assert_includes headers.payload.b, "431".b
+    client.close
+    assert wait_for_log(server, /rejected HTTP\/2 request .*header list over the limit -> 431/)
+
+    _, _, body = h2c('/still-here')
+    assert_equal 'h2 GET /still-here', body
+  ensure
+    client&.close
+  end
+
+  def test_no_h2c_treats_the_preface_as_a_bad_http1_request
+    server = start_server(APP, args: ['--no-h2c'])
+    out = server.raw("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+    assert_match(%r{\AHTTP/1\.1 4\d\d }, out)
+    assert_equal 'h2 GET /', server.http('/').body
+  end
+
+  def test_term_sends_goaway_and_an_in_flight_stream_finishes
+    srv = start_server(APP)
+    client = RawH2.new(srv.port)
+    client.frame(:headers, 0x5, 1, RawH2.request_block('/slow?s=1'))
+    sleep 0.3 * E2E::SLOW
+    Process.kill('TERM', srv.pid)
+    frames = client.read_until(timeout: 15 * E2E::SLOW) { |f| f.type == :data && f.flags.anybits?(1) }
+    goaway = frames.find { |f| f.type == :goaway }
+    assert goaway, "no GOAWAY: #{frames.map(&:type)}"
+    assert_equal 1, goaway.payload.unpack1('N') & 0x7fffffff, 'last stream id'
+    assert_equal 0, goaway.payload.unpack1('@4N'), 'NO_ERROR'
+    assert_equal 'slow done', frames.select { |f| f.type == :data && f.stream == 1 }.map(&:payload).join
+    assert srv.wait(timeout: 15).success?
+  ensure
+    client&.close
+  end
+
+  def test_h2_over_tls_by_alpn_and_rails_over_h2
+    cert = E2E::TLS.server_certificate
+    tls = start_server(APP, bind: E2E::TLS.default_bind)
+    out, err, status = curl('--http2', '--cacert', cert[:cert], '-i', "https://127.0.0.1:#{tls.port}/env")
+    assert status.success?, err
+    assert_match(%r{\AHTTP/2 200}, out)
+    env = JSON.parse(out.split("\r\n\r\n", 2).last)
+    assert_equal 'https', env['rack.url_scheme']
+    assert_equal 'HTTP/2', env['SERVER_PROTOCOL']
+    out, err, status = Open3.capture3('h2load', '-n', '2000', '-c', '2', '-m', '10', "https://127.0.0.1:#{tls.port}/")
+    assert status.success?, err
+    assert_match(/Application protocol: h2/, out)
+    assert_match(/2000 succeeded, 0 failed, 0 errored/, out)
+
+    rails = start_server(E2E.app('rails_app'), wait: false)
+    rails.wait_until_ready(timeout: E2E::SLOW > 1 ? 180 : 60)
+    out, err, status = curl('--http2-prior-knowledge', '-i', "http://127.0.0.1:#{rails.port}/greet/ada")
+    assert status.success?, err
+    assert_match(%r{\AHTTP/2 200}, out)
+    assert out.end_with?('hello ada from rails 6.1.7.10'), out
+  end
+end

@@ -1,0 +1,98 @@
+#pragma once
+// The loop's side of a session, minus sockets, for session unit tests:
+// output "leaves" on flush() into `wire`.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "hyperion/config/settings.hpp"
+#include "hyperion/server/connection.hpp"
+#include "hyperion/server/loop_mailbox.hpp"
+#include "hyperion/static/route_table.hpp"
+#include "hyperion/static/static_directory.hpp"
+
+namespace hyperion::testing {
+
+using server::Connection;
+using server::Exchange;
+using namespace std::chrono_literals;
+
+class FakeHost final : public server::SessionHost {
+ public:
+  FakeHost() : routes_lookup_(route_table_) { settings_.limits.header_timeout = 1000ms; }
+
+  server::Clock::time_point now() const override { return now_; }
+  bool draining() const override { return mailbox_->draining(); }
+  const config::Settings& settings() const override { return settings_; }
+  const std::shared_ptr<server::LoopMailbox>& mailbox() const override { return mailbox_; }
+  void dispatch(std::shared_ptr<Exchange> exchange) override { dispatched.push_back(std::move(exchange)); }
+  void queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner) override {
+    server::OutputChunk chunk;
+    chunk.storage = std::move(bytes);
+    chunk.owner = std::move(owner);
+    queueChunk(conn, std::move(chunk));
+  }
+  void queueChunk(Connection& conn, server::OutputChunk chunk) override { conn.output.push_back(std::move(chunk)); }
+  void flush(Connection& conn) override {
+    for (auto& chunk : conn.output) {
+      wire.append(chunk.bytes());
+      if (chunk.owner) chunk.owner->onBytesWritten(chunk.bytes().size());
+    }
+    conn.output.clear();
+    conn.session->onWritable(conn);
+  }
+  void flushSoon(Connection& conn) override { flush(conn); }
+  void queueFile(Connection&, const std::string& path, std::uint64_t size, std::shared_ptr<Exchange>) override {
+    files.push_back(path + ":" + std::to_string(size));
+  }
+  void closeWhenDone(Connection&) override { ++closes; }
+  void closeNow(Connection&) override { ++closes; }
+  void resumeReading(Connection& conn) override {
+    conn.read_paused = false;
+    ++resumes;
+  }
+  void handOver(Connection&, const std::shared_ptr<Exchange>& exchange) override { handed_over = exchange; }
+  static_files::RouteLookup& routes() override { return routes_lookup_; }
+  const std::vector<static_files::StaticDirectory>& staticDirectories() const override { return dirs_; }
+
+  static_files::RouteTable route_table_;
+  server::Clock::time_point now_ = server::Clock::now();
+  std::vector<std::shared_ptr<Exchange>> dispatched;
+  std::vector<std::string> files;
+  std::shared_ptr<Exchange> handed_over;
+  std::string wire;
+  int closes = 0;
+  int resumes = 0;
+
+ public:
+  config::Settings settings_;
+  std::shared_ptr<server::LoopMailbox> mailbox_ = std::make_shared<server::LoopMailbox>();
+  static_files::RouteLookup routes_lookup_;
+  std::vector<static_files::StaticDirectory> dirs_;
+};
+
+// A reply head as the Rack glue makes it.
+inline http::ResponseHead head(int status, std::optional<std::uint64_t> length = std::nullopt,
+                               http::HeaderList headers = {}) {
+  http::ResponseHead h;
+  h.status = status;
+  h.body_length = length;
+  h.headers = std::move(headers);
+  return h;
+}
+
+// What the Ruby threads posted, handed to the session as the loop does.
+inline void deliverReplies(FakeHost& host, Connection& conn) {
+  std::vector<server::LoopMessage> messages;
+  host.mailbox()->drainInto(messages);
+  for (auto& message : messages) {
+    if (conn.session->owns(*message.exchange)) conn.session->onMessage(conn, message);
+    else ADD_FAILURE() << "a reply for an exchange the session does not own";
+  }
+}
+
+}  // namespace hyperion::testing
