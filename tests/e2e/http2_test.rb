@@ -281,7 +281,7 @@ class Http2Test < Minitest::Test
   def test_term_sends_goaway_and_an_in_flight_stream_finishes
     srv = start_server(APP)
     client = RawH2.new(srv.port)
-    client.frame(:headers, 0x5, 1, RawH2.request_block('/slow?s=1'))
+    client.frame(:headers, 0x5, 1, RawH2.request_block("/slow?s=#{2 * E2E::SLOW}"))
     sleep 0.3 * E2E::SLOW
     Process.kill('TERM', srv.pid)
     frames = client.read_until(timeout: 15 * E2E::SLOW) { |f| f.type == :data && f.flags.anybits?(1) }
