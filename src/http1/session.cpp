@@ -86,7 +86,7 @@ void Http1Session::onMessage(Connection& conn, LoopMessage& message) {
   }
   switch (message.kind) {
     case LoopMessage::Kind::Finish:
-      finishReply(conn, exchange, message.complete);
+      finishReply(conn, exchange, message.complete, message.trailers ? &*message.trailers : nullptr);
       break;
     case LoopMessage::Kind::Hijack:
       onHijack(conn, message.exchange);
@@ -210,14 +210,24 @@ void Http1Session::writeFramed(Connection& conn, const std::shared_ptr<Exchange>
   }
 }
 
-void Http1Session::finishReply(Connection& conn, Exchange& exchange, bool complete) {
+void Http1Session::finishReply(Connection& conn, Exchange& exchange, bool complete, const http::HeaderList* trailers) {
   bool keep_alive = reply_.keep_alive && complete && !conn.broken;
   // The app promised more than it sent: the client would wait for the rest.
   if (reply_.framing == BodyFraming::ContentLength && reply_.body_sent < reply_.content_length) keep_alive = false;
   if (complete && reply_.framing == BodyFraming::Chunked && !conn.broken) {
-    server::OutputChunk last;
-    last.view = kLastChunk;
-    host_.queueChunk(conn, std::move(last));
+    // Trailer fields only for a client that said it takes them (RFC 9110
+    // section 6.5: TE: trailers); others never see them.
+    const std::string* te = exchange.request().header("te");
+    if (trailers && !trailers->empty() && te && te->find("trailers") != std::string::npos) {
+      std::string last = "0\r\n";
+      for (const auto& [name, value] : *trailers) appendHeader(last, name, value);
+      last.append("\r\n");
+      host_.queueOutput(conn, std::move(last), nullptr);
+    } else {
+      server::OutputChunk last;
+      last.view = kLastChunk;
+      host_.queueChunk(conn, std::move(last));
+    }
     host_.flushSoon(conn);
   }
   onFinish(conn, exchange, keep_alive);

@@ -50,6 +50,58 @@ bool connectionSpecific(std::string_view lower_name) {
          lower_name == "transfer-encoding" || lower_name == "upgrade";
 }
 
+// Header fields as nghttp2 takes them. Names must be lowercase on the wire:
+// the app's are lowered into one buffer the entries point into (nghttp2
+// copies them on submit), and the HTTP/1-only ones are left out.
+class FieldList {
+ public:
+  // Literals and views that outlive the submit call.
+  void add(std::string_view lower_name, std::string_view value) { pending_.push_back({lower_name, value, npos}); }
+  // The app's fields, lowercased; `skip` (lowercase) is left out too.
+  void addAll(const http::HeaderList& headers, std::string_view skip) {
+    for (const auto& [name, value] : headers) {
+      const std::size_t start = names_.size();
+      for (char c : name) names_ += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      const std::string_view lower(names_.data() + start, name.size());
+      if (connectionSpecific(lower) || lower == skip || (!lower.empty() && lower.front() == ':')) {
+        names_.resize(start);
+        continue;
+      }
+      pending_.push_back({{}, value, start});
+      pending_.back().name = {nullptr, name.size()};
+    }
+  }
+  bool has(std::string_view lower_name) const {
+    for (const auto& f : pending_)
+      if (nameOf(f) == lower_name) return true;
+    return false;
+  }
+  const std::vector<nghttp2_nv>& entries() {
+    nv_.clear();
+    for (const auto& f : pending_) {
+      const std::string_view name = nameOf(f);
+      nv_.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+                     reinterpret_cast<std::uint8_t*>(const_cast<char*>(f.value.data())), name.size(), f.value.size(),
+                     NGHTTP2_NV_FLAG_NONE});
+    }
+    return nv_;
+  }
+
+ private:
+  static constexpr std::size_t npos = std::string::npos;
+  struct Field {
+    std::string_view name;  // for added literals; only the size for lowered ones
+    std::string_view value;
+    std::size_t offset;  // into names_ (npos: `name` is the view)
+  };
+  std::string_view nameOf(const Field& f) const {
+    return f.offset == npos ? f.name : std::string_view(names_.data() + f.offset, f.name.size());
+  }
+  std::string names_;  // grows while fields are added: views into it are made at the end
+  std::vector<Field> pending_;
+  std::vector<nghttp2_nv> nv_;
+};
+
 std::size_t queuedOutput(const Connection& conn) {
   std::size_t total = 0;
   for (const auto& chunk : conn.output) total += static_cast<std::size_t>(chunk.length());
@@ -76,6 +128,7 @@ struct Http2Session::Stream {
   std::uint64_t file_left = 0;
   bool ended = false;     // no more bytes will come (Finish, or a native answer)
   bool complete = true;   // Finish said everything promised was produced
+  std::optional<http::HeaderList> trailers;  // sent after the body, ending the stream
   bool deferred = false;  // the data source waits for bytes
   bool closed = false;    // nghttp2 closed the stream
   bool finish_seen = false;
@@ -96,6 +149,8 @@ int beginHeadersCallback(nghttp2_session*, const nghttp2_frame* frame, void* use
 int headerCallback(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t name_length,
                    const std::uint8_t* value, std::size_t value_length, std::uint8_t, void* user_data) {
   if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  if (frame->headers.cat == NGHTTP2_HCAT_HEADERS)  // a header block after the body: the request's trailers
+    return self(user_data).onTrailer(frame->hd.stream_id, view(name, name_length), view(value, value_length));
   return self(user_data).onHeader(frame->hd.stream_id, view(name, name_length), view(value, value_length));
 }
 
@@ -116,6 +171,18 @@ int streamCloseCallback(nghttp2_session*, std::int32_t stream_id, std::uint32_t 
   return self(user_data).onStreamClose(stream_id, error_code);
 }
 
+// What we end ourselves is logged once: a GOAWAY with an error at info (a
+// flood nghttp2 cut off, a broken frame), a stream reset at debug.
+int frameSendCallback(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
+    self(user_data).logEnd("connection ended with GOAWAY", frame->goaway.error_code, frame->goaway.last_stream_id);
+  } else if (frame->hd.type == NGHTTP2_RST_STREAM && frame->rst_stream.error_code != NGHTTP2_NO_ERROR) {
+    spdlog::debug("HTTP/2 stream {} reset: {}", frame->hd.stream_id,
+                  nghttp2_http2_strerror(frame->rst_stream.error_code));
+  }
+  return 0;
+}
+
 ssize_t readCallback(nghttp2_session*, std::int32_t stream_id, std::uint8_t* buffer, std::size_t length,
                      std::uint32_t* flags, nghttp2_data_source*, void* user_data) {
   return self(user_data).readBody(stream_id, buffer, length, flags);
@@ -133,6 +200,7 @@ Http2Session::Http2Session(server::SessionHost& host, Connection& conn) : host_(
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, frameRecvCallback);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, dataChunkCallback);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, streamCloseCallback);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, frameSendCallback);
   nghttp2_session_server_new(&session_, callbacks, this);
   nghttp2_session_callbacks_del(callbacks);
   const auto& h2 = host_.settings().http2;
@@ -153,6 +221,11 @@ Http2Session::~Http2Session() {
     if (s->exchange) s->exchange->onClientGone();
   }
   nghttp2_session_del(session_);
+}
+
+void Http2Session::logEnd(std::string_view what, std::uint32_t error_code, std::int32_t last_stream) {
+  spdlog::info("HTTP/2 {} to {}: {} (last stream {})", what, conn_.peer.remote_addr, nghttp2_http2_strerror(error_code),
+               last_stream);
 }
 
 Http2Session::Stream* Http2Session::stream(std::int32_t id) {
@@ -224,6 +297,18 @@ int Http2Session::onHeader(std::int32_t id, std::string_view name, std::string_v
       if (h.name == "host") return 0;
   }
   r.headers.push_back({std::string(name), std::string(value)});
+  return 0;
+}
+
+int Http2Session::onTrailer(std::int32_t id, std::string_view name, std::string_view value) {
+  Stream* s = stream(id);
+  if (!s || s->rejected) return 0;
+  s->header_bytes += name.size() + value.size() + 32;  // the same budget as the headers
+  if (s->header_bytes > host_.settings().limits.max_header_bytes) {
+    reject(id, *s, 431, "request header list (with trailers) over the limit");
+    return 0;
+  }
+  s->request.trailers.push_back({std::string(name), std::string(value)});
   return 0;
 }
 
@@ -350,56 +435,23 @@ void Http2Session::submitHead(std::int32_t id, Stream& s, int status, const http
   s.head_submitted = true;
   s.status = status;
   s.has_body = has_body;
-  // Names must be lowercase on the wire; the app's are lowered into one
-  // buffer the nv entries point into (nghttp2 copies them on submit).
-  std::string names;
-  names.reserve(256);
-  std::vector<std::pair<std::size_t, std::size_t>> name_spans;
-  std::vector<std::string_view> values;
-  bool has_date = false, has_server = false, has_length = false;
-  for (const auto& [name, value] : headers) {
-    const std::size_t start = names.size();
-    for (char c : name) names += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    const std::string_view lower(names.data() + start, name.size());
-    if (connectionSpecific(lower)) {
-      names.resize(start);
-      continue;
-    }
-    if (lower == "content-length") {
-      if (body_length) {  // the real size wins, as on HTTP/1.1
-        names.resize(start);
-        continue;
-      }
-      has_length = true;
-    }
-    has_date = has_date || lower == "date";
-    has_server = has_server || lower == "server";
-    name_spans.emplace_back(start, name.size());
-    values.push_back(value);
-  }
   char status_text[4];
   std::to_chars(status_text, status_text + 3, status);
+  FieldList fields;
+  fields.add(":status", {status_text, 3});
+  // The real size wins over the app's content-length, as on HTTP/1.1.
+  fields.addAll(headers, body_length ? "content-length" : "");
   char length_text[24];
-  std::string_view length_value;
-  if (body_length && !has_length && status != 304 && status != 204) {
-    length_value = {length_text,
-                    static_cast<std::size_t>(std::to_chars(length_text, length_text + 24, *body_length).ptr - length_text)};
+  if (body_length && !fields.has("content-length") && status != 304 && status != 204) {
+    fields.add("content-length",
+               {length_text, static_cast<std::size_t>(std::to_chars(length_text, length_text + 24, *body_length).ptr -
+                                                      length_text)});
   }
-  const std::string_view date = http::currentHttpDate();
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(values.size() + 4);
-  const auto add = [&nv](std::string_view name, std::string_view value) {
-    nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                  reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-                  NGHTTP2_NV_FLAG_NONE});
-  };
-  add(":status", {status_text, 3});
-  for (std::size_t i = 0; i < values.size(); ++i) add({names.data() + name_spans[i].first, name_spans[i].second}, values[i]);
-  if (!length_value.empty()) add("content-length", length_value);
-  if (!has_date) add("date", date);
-  if (!has_server) add("server", http::kServerName);
+  if (!fields.has("date")) fields.add("date", http::currentHttpDate());
+  if (!fields.has("server")) fields.add("server", http::kServerName);
   nghttp2_data_provider provider{};
   provider.read_callback = readCallback;
+  const auto& nv = fields.entries();
   const int rc = nghttp2_submit_response(session_, id, nv.data(), nv.size(), has_body ? &provider : nullptr);
   if (rc != 0) spdlog::warn("HTTP/2 response on stream {} not submitted: {}", id, nghttp2_strerror(rc));
 }
@@ -452,6 +504,7 @@ void Http2Session::onMessage(Connection& conn, LoopMessage& message) {
     case LoopMessage::Kind::Finish:
       s.ended = true;
       s.complete = message.complete;
+      if (message.trailers && !message.trailers->empty()) s.trailers = std::move(message.trailers);
       if (!s.head_submitted && !s.closed) {  // nothing at all: an answer must still go out
         http::HeaderList none;
         submitHead(id, s, 500, none, 0, false);
@@ -524,6 +577,15 @@ long Http2Session::readBody(std::int32_t id, std::uint8_t* buffer, std::size_t l
       return n > 0 ? static_cast<long>(n) : static_cast<long>(NGHTTP2_ERR_DEFERRED);
     }
     *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (s->trailers) {
+      // A HEADERS frame after the data ends the stream instead (gRPC's
+      // grpc-status travels there).
+      FieldList fields;
+      fields.addAll(*s->trailers, "");
+      const auto& nv = fields.entries();
+      if (nghttp2_submit_trailer(session_, id, nv.data(), nv.size()) == 0) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      s->trailers.reset();
+    }
     return static_cast<long>(n);
   }
   if (n == 0) {

@@ -148,6 +148,7 @@ void initEnvKeys(RubyRuntime& rt) {
   k.rack_response_finished = frozen("rack.response_finished");
   k.rack_after_reply = frozen("rack.after_reply");
   k.hijack_buffered = frozen("hyperion.hijack_buffered");
+  k.request_trailers = frozen("hyperion.request_trailers");
   k.http_1_1 = frozen("HTTP/1.1");
   k.http_1_0 = frozen("HTTP/1.0");
   k.http_2 = frozen("HTTP/2");
@@ -241,6 +242,23 @@ VALUE buildEnv(ThreadState& ts) {
     rb_hash_aset(env, k.content_length, rb_str_new(digits, length));
   }
   rb_hash_aset(env, k.rack_input, buildRackInput(ts));
+  if (!request.trailers.empty()) {
+    // Trailer fields the client sent after the body (gRPC clients may): a
+    // Hash of lowercase names, repeated ones joined with ", ".
+    VALUE trailers = rb_hash_new();
+    rb_hash_aset(env, k.request_trailers, trailers);
+    for (const http1::Header& t : request.trailers) {
+      VALUE name = rb_str_new(t.name.data(), static_cast<long>(t.name.size()));
+      VALUE existing = rb_hash_lookup2(trailers, name, Qundef);
+      VALUE value = rb_str_new(t.value.data(), static_cast<long>(t.value.size()));
+      if (existing != Qundef) {
+        rb_str_cat(existing, ", ", 2);
+        rb_str_append(existing, value);
+      } else {
+        rb_hash_aset(trailers, name, value);
+      }
+    }
+  }
   // One rack.hijack per Ruby thread, made on its first request (see
   // hijackCall for why a shared one cannot act for another request).
   if (hijackable) {

@@ -16,7 +16,7 @@ ID id(const char* name) { return rb_intern(name); }
 
 // Rack 2 joins repeated headers with "\n"; Rack 3 uses an Array. Either way
 // each value becomes its own header line.
-void addHeaderValues(ThreadState& ts, VALUE name, VALUE value) {
+void addHeaderValues(http::HeaderList& into, VALUE name, VALUE value) {
   const char* n = RSTRING_PTR(name);
   const long n_len = RSTRING_LEN(name);
   if (!http1::isValidHeaderName({n, static_cast<std::size_t>(n_len)}))
@@ -30,7 +30,7 @@ void addHeaderValues(ThreadState& ts, VALUE name, VALUE value) {
       std::string_view piece(v + start, static_cast<std::size_t>(i - start));
       if (!http1::isValidHeaderValue(piece))
         rb_raise(rb_eArgError, "invalid value for response header %" PRIsVALUE, rb_inspect(name));
-      cxxGuard([&] { ts.headers.add({n, static_cast<std::size_t>(n_len)}, piece); });
+      cxxGuard([&] { into.add({n, static_cast<std::size_t>(n_len)}, piece); });
       start = i + 1;
     }
   }
@@ -53,10 +53,21 @@ int collectHeader(VALUE name, VALUE value, VALUE arg) {
   if (RB_TYPE_P(value, T_ARRAY)) {
     for (long i = 0; i < RARRAY_LEN(value); ++i) {
       VALUE item = rb_obj_as_string(RARRAY_AREF(value, i));
-      addHeaderValues(ts, name, item);
+      addHeaderValues(ts.headers, name, item);
     }
   } else {
-    addHeaderValues(ts, name, rb_obj_as_string(value));
+    addHeaderValues(ts.headers, name, rb_obj_as_string(value));
+  }
+  return ST_CONTINUE;
+}
+
+int collectTrailer(VALUE name, VALUE value, VALUE arg) {
+  auto& ts = *reinterpret_cast<ThreadState*>(arg);
+  name = rb_obj_as_string(name);
+  if (RB_TYPE_P(value, T_ARRAY)) {
+    for (long i = 0; i < RARRAY_LEN(value); ++i) addHeaderValues(ts.trailers, name, rb_obj_as_string(RARRAY_AREF(value, i)));
+  } else {
+    addHeaderValues(ts.trailers, name, rb_obj_as_string(value));
   }
   return ST_CONTINUE;
 }
@@ -184,6 +195,15 @@ void callStreamingBody(ThreadState& ts) {
   rb_funcall(ts.body, id("call"), 1, ts.stream_object);
 }
 
+// Response trailers: a body that responds to `trailers` is asked once it has
+// been iterated (gRPC's grpc-status is decided while the body runs).
+void collectTrailers(ThreadState& ts) {
+  VALUE trailers = rb_funcall(ts.body, id("trailers"), 0);
+  if (NIL_P(trailers)) return;
+  if (!RB_TYPE_P(trailers, T_HASH)) rb_raise(rb_eTypeError, "body.trailers must return a Hash");
+  rb_hash_foreach(trailers, collectTrailer, reinterpret_cast<VALUE>(&ts));
+}
+
 void closeBody(ThreadState& ts) {
   if (!NIL_P(ts.body) && rb_respond_to(ts.body, id("close"))) rb_funcall(ts.body, id("close"), 0);
 }
@@ -290,7 +310,8 @@ void ThreadState::resetRequest() {
   stream_object = input = hijack_io = error = file_path = response_hijack = Qnil;
   status = 200;
   headers.clear();
-  headers.reserve(512);  // one allocation for a typical head (it leaves with the response)
+  headers.reserve(512);
+  trailers.clear();  // one allocation for a typical head (it leaves with the response)
   head = http::ResponseHead{};
   body_wanted = true;
   out.clear();
@@ -421,6 +442,12 @@ int handleExchange(ThreadState& ts) {
     }
   }
 
+  if (jump == 0 && ts.head_sent && ts.body_wanted && !ts.broken && !ts.hijacked && NIL_P(ts.response_hijack) &&
+      !NIL_P(ts.body) && rb_respond_to(ts.body, id("trailers"))) {
+    bool trailers_failed = false;
+    jump = step(ts, "in body.trailers", collectTrailers, trailers_failed);
+    if (trailers_failed) ts.broken = true;  // the client must not take the response for complete
+  }
   int close_jump = step(ts, "in body.close", closeBody, ignored);
   if (jump == 0) jump = close_jump;
   step(ts, "closing rack.input", closeInput, ignored);
@@ -431,8 +458,10 @@ int handleExchange(ThreadState& ts) {
   // This thread is free for the next request from here (the loop, woken by
   // the Finish message, may start accepting again).
   ts.rt->queue->jobDone();
-  if (bytes_ride_on_finish) ex.finish(complete, std::move(ts.out), std::move(ts.head));
-  else ex.finish(complete);
+  std::optional<http::HeaderList> trailers;
+  if (!ts.trailers.empty()) trailers = std::move(ts.trailers);
+  if (bytes_ride_on_finish) ex.finish(complete, std::move(ts.out), std::move(ts.head), std::move(trailers));
+  else ex.finish(complete, {}, std::nullopt, std::move(trailers));
   if (deliver) jump = step(ts, "in rack.after_reply / rack.response_finished", waitThenRunDeliveryCallbacks, ignored);
   int clear_jump = step(ts, "resetting callbacks", emptyCallbackArrays, ignored);
   return jump != 0 ? jump : clear_jump;

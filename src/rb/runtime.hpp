@@ -23,7 +23,7 @@ struct EnvKeys {
       request_uri, request_path, remote_addr, content_type, content_length, server_software, gateway_interface,
       http_version, rack_input, rack_errors, rack_hijack_p, rack_hijack, rack_hijack_io, rack_url_scheme,
       rack_multithread, rack_multiprocess, rack_run_once, rack_version, rack_response_finished, rack_after_reply,
-      hijack_buffered;
+      hijack_buffered, request_trailers;
   VALUE http_1_1, http_1_0, http_2, empty, empty_binary, localhost;
   VALUE method_get, method_post, method_head, method_put, method_delete, method_patch, method_options;
   VALUE port_80, port_443, https, https_on, scheme_https;
@@ -84,6 +84,7 @@ struct ThreadState {
   int status = 200;
   BodyKind body_kind = BodyKind::Array;
   http::HeaderList headers;
+  http::HeaderList trailers;  // from body.trailers, sent after the body
   http::ResponseHead head;  // built from status and headers; the loop's session frames it
   bool body_wanted = true;  // false for HEAD, 1xx, 204, 304: the body is not even iterated
   std::string out;

@@ -66,6 +66,17 @@ int serveUntilClosed(ThreadState& ts) {
       spdlog::warn("exception raised into idle Ruby thread hyperion-rb-{}: {}", ts.index, describeException(error));
       continue;
     }
+    if (ts.exchange->clientGone()) {
+      // The client left while the request waited for a thread (a reset h2
+      // stream, a closed socket): nobody would read the answer, so the app
+      // does not run. A flood of reset streams costs no Ruby time.
+      spdlog::debug("request {} {} from {} dropped: the client went away before a thread took it",
+                    ts.exchange->request().method, ts.exchange->request().target, ts.exchange->peer().remote_addr);
+      ts.rt->queue->jobDone();
+      ts.exchange->finish(false);
+      ts.resetRequest();
+      continue;
+    }
     int jump = 0;
     try {
       jump = handleExchange(ts);

@@ -67,11 +67,13 @@ void Exchange::waitDelivered() {
   interrupted_ = false;
 }
 
-void Exchange::finish(bool complete, std::string last_bytes, std::optional<http::ResponseHead> head) {
+void Exchange::finish(bool complete, std::string last_bytes, std::optional<http::ResponseHead> head,
+                      std::optional<http::HeaderList> trailers) {
   if (clientGone()) last_bytes.clear();
   if (!last_bytes.empty()) unsent_.fetch_add(last_bytes.size(), std::memory_order_acq_rel);
   LoopMessage message{LoopMessage::Kind::Finish, shared_from_this(), std::move(last_bytes), complete};
   message.head = std::move(head);
+  message.trailers = std::move(trailers);
   post(std::move(message));
 }
 

@@ -271,6 +271,66 @@ class Http2Test < Minitest::Test
     client&.close
   end
 
+  # CVE-2023-44487: streams opened and reset at once, by the thousand. nghttp2
+  # ends the connection past its reset rate; the streams already reset cost
+  # no Ruby time (a thread skips a request whose client is gone), so another
+  # client is answered at once.
+  def test_rapid_reset_is_cut_off_and_costs_other_clients_nothing
+    server = start_server(APP, threads: 1)
+    client = RawH2.new(server.port)
+    burst = +''.b
+    (1..3000).step(2) do |id|
+      block = RawH2.request_block('/slow?s=0.2')
+      burst << [0, block.bytesize, 1, 0x5, id].pack('CnCCN') << block
+      burst << [0, 4, 3, 0, id].pack('CnCCN') << [8].pack('N') # RST_STREAM(CANCEL)
+    end
+    client.instance_variable_get(:@sock).write(burst)
+    goaway = expect_frame(client, :goaway)
+    refute_equal 0, goaway.payload.unpack1('@4N'), 'a flood ends with an error code'
+    assert wait_for_log(server, /HTTP\/2 connection ended with GOAWAY to 127\.0\.0\.1: \w+/)
+    started = Time.now
+    _, _, body = h2c('/after-the-flood')
+    assert_equal 'h2 GET /after-the-flood', body
+    assert_operator Time.now - started, :<, 2 * E2E::SLOW, 'the flood delayed another client'
+  ensure
+    client&.close
+  end
+
+  # Response trailers from body.trailers: HEADERS after the DATA on h2; on
+  # HTTP/1.1 only for a client that sent TE: trailers.
+  def test_response_trailers_on_h2_and_on_http1_when_asked_for
+    out, err, status = Open3.capture3('nghttp', '-v', "http://127.0.0.1:#{server.port}/trailers")
+    assert status.success?, err
+    expected = Digest::SHA256.hexdigest('alphabetagamma')
+    data_at = out.index('recv DATA frame')
+    trailer_at = out.index("x-checksum: #{expected}")
+    assert trailer_at, out
+    assert_operator data_at, :<, trailer_at, 'trailers come after the body'
+    assert_match(/x-pieces: 3/, out)
+    assert_match(/recv HEADERS frame .*\n\s*; END_STREAM/, out[trailer_at - 400..])
+
+    with_trailers = server.raw("GET /trailers HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nConnection: close\r\n\r\n")
+    assert_match(/\r\n0\r\nx-checksum: #{expected}\r\nX-Pieces: 3\r\n\r\n\z/, with_trailers)
+    without = server.raw("GET /trailers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert without.end_with?("\r\n0\r\n\r\n"), without
+    refute_match(/x-checksum/, without)
+  end
+
+  def test_request_trailers_reach_the_app
+    client = RawH2.new(server.port)
+    block = +"\x83\x86".b # :method POST, :scheme http
+    block << RawH2.literal(':path', '/request_trailers') << RawH2.literal(':authority', 'localhost')
+    client.frame(:headers, 0x4, 1, block)
+    client.frame(:data, 0, 1, 'the body')
+    client.frame(:headers, 0x5, 1, RawH2.literal('x-request-checksum', 'abc123'))
+    frames = client.read_until { |f| f.type == :data && f.flags.anybits?(1) }
+    report = JSON.parse(frames.select { |f| f.type == :data }.map(&:payload).join)
+    assert_equal 'the body', report['body']
+    assert_equal({ 'x-request-checksum' => 'abc123' }, report['trailers'])
+  ensure
+    client&.close
+  end
+
   def test_no_h2c_treats_the_preface_as_a_bad_http1_request
     server = start_server(APP, args: ['--no-h2c'])
     out = server.raw("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")

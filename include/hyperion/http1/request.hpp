@@ -33,6 +33,7 @@ struct Request {
   int version_major = 1;
   int version_minor = 1;
   std::vector<Header> headers;
+  std::vector<Header> trailers;  // fields sent after the body (HTTP/2); env hyperion.request_trailers
   RequestBody body;
   bool keep_alive = true;
   bool upgrade = false;  // Upgrade/CONNECT: bytes after it belong to the new protocol

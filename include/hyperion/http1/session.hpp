@@ -35,7 +35,8 @@ class Http1Session final : public server::Session {
                  std::string bytes);
   void writeFramed(server::Connection& conn, const std::shared_ptr<server::Exchange>& owner, std::string& prefix,
                    std::string bytes, std::string_view suffix = {});
-  void finishReply(server::Connection& conn, server::Exchange& exchange, bool complete);
+  void finishReply(server::Connection& conn, server::Exchange& exchange, bool complete,
+                   const http::HeaderList* trailers);
   void onFinish(server::Connection& conn, server::Exchange& exchange, bool keep_alive);
   void onHijack(server::Connection& conn, const std::shared_ptr<server::Exchange>& exchange);
 

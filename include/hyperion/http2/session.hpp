@@ -50,10 +50,12 @@ class Http2Session final : public server::Session {
   Stream* stream(std::int32_t id);
   int onBeginHeaders(std::int32_t id);
   int onHeader(std::int32_t id, std::string_view name, std::string_view value);
+  int onTrailer(std::int32_t id, std::string_view name, std::string_view value);
   void onHeadersEnd(std::int32_t id);
   int onData(std::int32_t id, const std::uint8_t* data, std::size_t length);
   int onRequestEnd(std::int32_t id);
   int onStreamClose(std::int32_t id, std::uint32_t error_code);
+  void logEnd(std::string_view what, std::uint32_t error_code, std::int32_t last_stream);
   long readBody(std::int32_t id, std::uint8_t* buffer, std::size_t length, std::uint32_t* flags);
 
  private:

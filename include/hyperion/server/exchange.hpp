@@ -65,7 +65,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // (false closes the connection after what was sent). `last_bytes` and
   // `head` (a whole small response, typically) travel in the same message:
   // one mailbox post and one loop wake-up instead of two.
-  void finish(bool complete, std::string last_bytes = {}, std::optional<http::ResponseHead> head = std::nullopt);
+  // `trailers` follow the body where the protocol can carry them (h2; h1
+  // chunked responses to a client that sent TE: trailers).
+  void finish(bool complete, std::string last_bytes = {}, std::optional<http::ResponseHead> head = std::nullopt,
+              std::optional<http::HeaderList> trailers = std::nullopt);
   // Takes the socket away from the loop (Rack full hijack). Returns the fd
   // (now owned by the caller) and the bytes already read past this request, or -1.
   int hijack(std::string& leftover);

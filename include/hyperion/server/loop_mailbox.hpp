@@ -27,6 +27,7 @@ struct LoopMessage {
   std::string path;        // SendFile: the whole file, after the head was sent
   std::uint64_t size = 0;  // SendFile: the size the head announced
   std::optional<http::ResponseHead> head;  // Send, Finish: the head, before their bytes
+  std::optional<http::HeaderList> trailers;  // Finish: trailer fields after the body
 };
 
 class LoopMailbox {

@@ -123,6 +123,24 @@ TEST_F(Http1SessionTest, AStreamIsChunkedAndEndsWithTheLastChunk) {
   EXPECT_EQ(host.closes, 0);
 }
 
+TEST_F(Http1SessionTest, TrailersFollowTheLastChunkOnlyForAClientThatTakesThem) {
+  arrive("GET /t HTTP/1.1\r\nHost: h\r\nTE: trailers\r\n\r\n", 64);
+  auto exchange = host.dispatched.at(0);
+  exchange->send("abc", head(200));
+  exchange->finish(true, {}, std::nullopt, http::HeaderList{{"grpc-status", "0"}, {"X-Sum", "9"}});
+  deliver();
+  EXPECT_EQ(body(), "3\r\nabc\r\n0\r\ngrpc-status: 0\r\nX-Sum: 9\r\n\r\n");
+  EXPECT_EQ(exchange->unsentBytes(), 0u);
+
+  host.wire.clear();
+  arrive(kGet, 64);  // no TE: trailers
+  auto plain = host.dispatched.at(1);
+  plain->send("abc", head(200));
+  plain->finish(true, {}, std::nullopt, http::HeaderList{{"grpc-status", "0"}});
+  deliver();
+  EXPECT_EQ(body(), "3\r\nabc\r\n0\r\n\r\n");
+}
+
 TEST_F(Http1SessionTest, TheAppsConnectionCloseIsHonoured) {
   arrive(kGet, 64);
   finish(host.dispatched.at(0), head(200, 0, {{"Connection", "close"}}));

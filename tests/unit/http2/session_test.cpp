@@ -27,6 +27,7 @@ struct Seen {
   std::map<std::string, std::string> headers;
   std::string body;
   bool ended = false;
+  int trailer_blocks = 0;  // HEADERS frames after the response's first
   std::uint32_t reset = 0xffffffff;  // RST_STREAM error code, if any
 };
 
@@ -57,6 +58,8 @@ class Client {
         self.goaway_last_stream = frame->goaway.last_stream_id;
         self.goaway_error = frame->goaway.error_code;
       }
+      if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_HEADERS)
+        ++self.streams[frame->hd.stream_id].trailer_blocks;
       if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
           (frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
         self.streams[frame->hd.stream_id].ended = true;
@@ -182,6 +185,22 @@ TEST_F(Http2SessionTest, StreamsAreAnsweredIndependentlyAndStreamedBodiesArriveW
   EXPECT_TRUE(client.streams[first].ended);
   EXPECT_EQ(client.streams[first].headers.count("content-length"), 0u);
   EXPECT_EQ(slow->unsentBytes(), 0u);
+}
+
+TEST_F(Http2SessionTest, TrailersEndTheStreamAfterTheData) {
+  const auto id = client.get("/grpc");
+  pump();
+  ASSERT_EQ(host.dispatched.size(), 1u);
+  auto exchange = host.dispatched[0];
+  exchange->send("message", head(200, std::nullopt, {{"content-type", "application/grpc"}}));
+  exchange->finish(true, {}, std::nullopt, http::HeaderList{{"Grpc-Status", "0"}, {"grpc-message", "ok"}});
+  deliver();
+  const Seen& seen = client.streams[id];
+  EXPECT_EQ(seen.body, "message");
+  EXPECT_EQ(seen.headers.at("grpc-status"), "0");  // lowercased on the wire
+  EXPECT_EQ(seen.headers.at("grpc-message"), "ok");
+  EXPECT_TRUE(seen.ended);
+  EXPECT_EQ(seen.trailer_blocks, 1);
 }
 
 TEST_F(Http2SessionTest, HeadAnswersCarryTheLengthButNoBody) {

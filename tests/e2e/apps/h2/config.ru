@@ -30,6 +30,19 @@ class H2Events
   end
 end
 
+# A body with trailer fields, decided while it is iterated.
+class H2TrailedBody
+  def each
+    @digest = Digest::SHA256.new
+    %w[alpha beta gamma].each do |piece|
+      @digest << piece
+      yield piece
+    end
+  end
+
+  def trailers = { 'x-checksum' => @digest.hexdigest, 'X-Pieces' => '3' }
+end
+
 run(lambda do |env|
   params = env['QUERY_STRING'].split('&').to_h { |kv| kv.split('=', 2) }
   case env['PATH_INFO']
@@ -38,6 +51,12 @@ run(lambda do |env|
     report['rack.hijack?'] = env['rack.hijack?']
     report['has_hijack'] = env.key?('rack.hijack')
     [200, { 'content-type' => 'application/json' }, [JSON.generate(report)]]
+  when '/trailers'
+    [200, { 'content-type' => 'text/plain' }, H2TrailedBody.new]
+  when '/request_trailers'
+    body = env['rack.input'].read
+    [200, { 'content-type' => 'application/json' },
+     [JSON.generate('body' => body, 'trailers' => env['hyperion.request_trailers'])]]
   when '/upload'
     body = env['rack.input'].read
     [200, { 'content-type' => 'text/plain' }, ["#{body.bytesize} #{Digest::SHA256.hexdigest(body)}"]]
