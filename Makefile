@@ -3,12 +3,14 @@
 JOBS ?= $(shell nproc)
 RELEASE := build/release
 DEBUG := build/debug
+FUZZ := build/fuzz
+FUZZ_SECONDS ?= 30
 PORT ?= 9292
 # e2e tests that also run under ASan/UBSan (frameworks and bundler run in Release only, to
 # keep CI well inside its time budget).
 SANITIZED_E2E ?= e2e\.(smoke|resource_leaks|http_protocol|http_limits|uploads|rack_lint|hijack_and_streaming|processes|config_file|allocations|tls|http2)_test|e2e_epoll\.(smoke|resource_leaks|http_protocol|hijack_and_streaming|tls|http2)_test
 
-.PHONY: all deps build debug serve test test-release test-debug bench format clean
+.PHONY: all deps build debug serve test test-release test-debug test-fuzz bench format clean
 
 all: build
 
@@ -30,7 +32,7 @@ serve: build
 	$(RELEASE)/hyperion -b tcp://127.0.0.1:$(PORT) examples/hello/config.ru
 
 # One command: install what is missing, build both configurations, run everything.
-test: deps test-release test-debug
+test: deps test-release test-debug test-fuzz
 
 test-release: build
 	cd $(RELEASE) && ctest --output-on-failure -j2
@@ -38,6 +40,14 @@ test-release: build
 test-debug: debug
 	cd $(DEBUG) && ctest --output-on-failure -L unit
 	cd $(DEBUG) && ctest --output-on-failure -R '$(SANITIZED_E2E)'
+
+# The libFuzzer targets (tests/fuzz, clang), each for FUZZ_SECONDS from its seed corpus.
+test-fuzz:
+	scripts/install-deps.sh test
+	cmake -S . -B $(FUZZ) -DHYPERION_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DHYPERION_FUZZ_SECONDS=$(FUZZ_SECONDS)
+	cmake --build $(FUZZ) -j$(JOBS)
+	cd $(FUZZ) && ctest --output-on-failure -L fuzz
 
 bench:
 	scripts/install-deps.sh bench

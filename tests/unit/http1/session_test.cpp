@@ -42,7 +42,7 @@ class Http1SessionTest : public ::testing::Test {
   }
 
   // What the Ruby threads posted, handed to the session as the loop does.
-  void deliver() { hyperion::testing::deliverReplies(host, conn); }
+  void deliver() { EXPECT_TRUE(hyperion::testing::deliverReplies(host, conn)); }
 
   // A whole reply in one Finish message (an Array body).
   void finish(const std::shared_ptr<Exchange>& exchange, http::ResponseHead head, std::string body = {}) {

@@ -126,7 +126,7 @@ class Http2SessionTest : public ::testing::Test {
   }
 
   void deliver() {
-    hyperion::testing::deliverReplies(host, conn);
+    EXPECT_TRUE(hyperion::testing::deliverReplies(host, conn));
     pump();
   }
 

@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "hyperion/config/settings.hpp"
 #include "hyperion/server/connection.hpp"
 #include "hyperion/server/loop_mailbox.hpp"
@@ -85,14 +83,22 @@ inline http::ResponseHead head(int status, std::optional<std::uint64_t> length =
   return h;
 }
 
-// What the Ruby threads posted, handed to the session as the loop does.
-inline void deliverReplies(FakeHost& host, Connection& conn) {
+// What the Ruby threads posted, handed to the session as the loop does
+// (which drops a message for an exchange the session no longer owns).
+// False if there was such a message.
+inline bool deliverReplies(FakeHost& host, Connection& conn) {
   std::vector<server::LoopMessage> messages;
   host.mailbox()->drainInto(messages);
+  bool all_owned = true;
   for (auto& message : messages) {
-    if (conn.session->owns(*message.exchange)) conn.session->onMessage(conn, message);
-    else ADD_FAILURE() << "a reply for an exchange the session does not own";
+    if (conn.session->owns(*message.exchange)) {
+      conn.session->onMessage(conn, message);
+    } else {
+      message.exchange->onClientGone();
+      all_owned = false;
+    }
   }
+  return all_owned;
 }
 
 }  // namespace hyperion::testing
