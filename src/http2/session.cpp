@@ -156,6 +156,8 @@ int headerCallback(nghttp2_session*, const nghttp2_frame* frame, const std::uint
 
 int frameRecvCallback(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
   if (frame->hd.type == NGHTTP2_HEADERS) self(user_data).onHeadersEnd(frame->hd.stream_id);
+  if (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0)
+    self(user_data).onEmptyData();
   const bool request_frame = frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA;
   if (request_frame && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
     return self(user_data).onRequestEnd(frame->hd.stream_id);
@@ -236,6 +238,11 @@ Http2Session::Stream* Http2Session::stream(std::int32_t id) {
 // --- input ------------------------------------------------------------------
 
 void Http2Session::onInput(Connection& conn) {
+  if (failed_) {  // the connection is over; whatever else arrives is dropped
+    conn.input.clear();
+    conn.input_offset = 0;
+    return;
+  }
   if (conn.pendingInput() > 0) {
     const auto* data = reinterpret_cast<const std::uint8_t*>(conn.input.data() + conn.input_offset);
     const ssize_t used = nghttp2_session_mem_recv(session_, data, conn.pendingInput());
@@ -247,6 +254,7 @@ void Http2Session::onInput(Connection& conn) {
       conn.input.clear();
       conn.input_offset = 0;
       going_away_ = true;
+      failed_ = true;
       flushFrames();
       conn.close_after_flush = true;
       host_.closeWhenDone(conn);
@@ -298,6 +306,19 @@ int Http2Session::onHeader(std::int32_t id, std::string_view name, std::string_v
   }
   r.headers.push_back({std::string(name), std::string(value)});
   return 0;
+}
+
+// DATA frames that carry nothing and do not end the stream cost us a
+// callback each and the client nothing: past this many on one connection it
+// is a flood nghttp2 does not count itself (CVE-2019-9518's empty frames).
+void Http2Session::onEmptyData() {
+  constexpr int kMaxEmptyDataFrames = 1000;
+  if (++empty_data_frames_ == kMaxEmptyDataFrames + 1) {
+    spdlog::info("HTTP/2 connection from {}: {} empty DATA frames, closing", conn_.peer.remote_addr,
+                 kMaxEmptyDataFrames + 1);
+    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+    going_away_ = true;
+  }
 }
 
 int Http2Session::onTrailer(std::int32_t id, std::string_view name, std::string_view value) {

@@ -28,9 +28,21 @@ class Http2Test < Minitest::Test
     end
 
     def frame(type, flags, stream, payload)
+      write(self.class.frame_bytes(type, flags, stream, payload))
+    end
+
+    def self.frame_bytes(type, flags, stream, payload)
       payload = payload.b
-      head = [payload.bytesize >> 16, payload.bytesize & 0xffff, FRAME_TYPES.fetch(type), flags, stream]
-      @sock.write(head.pack('CnCCN') + payload)
+      type = FRAME_TYPES.fetch(type) if type.is_a?(Symbol)
+      [payload.bytesize >> 16, payload.bytesize & 0xffff, type, flags, stream].pack('CnCCN') + payload
+    end
+
+    # False once the server has closed the connection under us.
+    def write(bytes)
+      @sock.write(bytes)
+      true
+    rescue Errno::EPIPE, Errno::ECONNRESET
+      false
     end
 
     def self.literal(name, value)
@@ -284,7 +296,7 @@ class Http2Test < Minitest::Test
       burst << [0, block.bytesize, 1, 0x5, id].pack('CnCCN') << block
       burst << [0, 4, 3, 0, id].pack('CnCCN') << [8].pack('N') # RST_STREAM(CANCEL)
     end
-    client.instance_variable_get(:@sock).write(burst)
+    client.write(burst)
     goaway = expect_frame(client, :goaway)
     refute_equal 0, goaway.payload.unpack1('@4N'), 'a flood ends with an error code'
     assert wait_for_log(server, /HTTP\/2 connection ended with GOAWAY to 127\.0\.0\.1: \w+/)
@@ -329,6 +341,33 @@ class Http2Test < Minitest::Test
     assert_equal({ 'x-request-checksum' => 'abc123' }, report['trailers'])
   ensure
     client&.close
+  end
+
+  # Floods of frames that are cheap to send and cost the server work or
+  # memory, from a client that never reads: each connection is ended with a
+  # log line, and another client is answered at once.
+  def test_settings_ping_continuation_and_empty_data_floods_are_cut_off
+    empty_data_stream = RawH2.frame_bytes(:headers, 0x4, 1, "\x83\x86".b + RawH2.literal(':path', '/upload') +
+                                                             RawH2.literal(':authority', 'localhost'))
+    floods = {
+      'SETTINGS' => [RawH2.frame_bytes(:settings, 0, 0, [3, 100].pack('nN')) * 200_000, /Flooding was detected/],
+      'PING' => [RawH2.frame_bytes(:ping, 0, 0, '12345678') * 200_000, /Flooding was detected/],
+      'CONTINUATION' => [RawH2.frame_bytes(:headers, 0, 1, RawH2.request_block('/x')) +
+                         (RawH2.frame_bytes(:continuation, 0, 1, RawH2.literal('x-c', 'v' * 10)) * 50_000),
+                         /Too many CONTINUATION frames/],
+      'empty DATA' => [empty_data_stream + (RawH2.frame_bytes(:data, 0, 1, '') * 20_000), /1001 empty DATA frames, closing/]
+    }
+    floods.each do |name, (bytes, logged)|
+      client = RawH2.new(server.port)
+      # Blocks until the server has read it all or closed the connection.
+      Timeout.timeout(20 * E2E::SLOW) { client.write(bytes) }
+      assert wait_for_log(server, logged), "#{name} flood not cut off:\n#{server.log}"
+      started = Time.now
+      _, _, body = h2c("/after-#{name.tr(' ', '-')}")
+      assert_equal "h2 GET /after-#{name.tr(' ', '-')}", body
+      assert_operator Time.now - started, :<, 2 * E2E::SLOW, "the #{name} flood delayed another client"
+      client.close
+    end
   end
 
   def test_no_h2c_treats_the_preface_as_a_bad_http1_request

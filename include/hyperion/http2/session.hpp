@@ -50,6 +50,7 @@ class Http2Session final : public server::Session {
   Stream* stream(std::int32_t id);
   int onBeginHeaders(std::int32_t id);
   int onHeader(std::int32_t id, std::string_view name, std::string_view value);
+  void onEmptyData();
   int onTrailer(std::int32_t id, std::string_view name, std::string_view value);
   void onHeadersEnd(std::int32_t id);
   int onData(std::int32_t id, const std::uint8_t* data, std::size_t length);
@@ -80,6 +81,8 @@ class Http2Session final : public server::Session {
   std::unordered_map<const server::Exchange*, std::int32_t> by_exchange_;  // streams a Ruby thread answers
   bool flushing_ = false;
   bool going_away_ = false;
+  bool failed_ = false;  // a connection error: no more input is read
+  int empty_data_frames_ = 0;
 };
 
 }  // namespace hyperion::http2
