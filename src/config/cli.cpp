@@ -176,6 +176,37 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.http2.max_concurrent_streams = static_cast<std::uint32_t>(*n);
          return std::nullopt;
        }}},
+      {"h2-initial-window-size", {"h2_initial_window_size", true,
+                                  [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = parseByteSize(v);
+         if (!n || *n < 1 || *n > 0x7fffffff) return "expects a size from 1 to 2147483647 (k/m suffixes allowed)";
+         s.http2.initial_window_size = static_cast<std::uint32_t>(*n);
+         return std::nullopt;
+       }}},
+      {"h2-max-frame-size", {"h2_max_frame_size", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = parseByteSize(v);
+         if (!n || *n < 16384 || *n > 16777215) return "expects a size from 16384 to 16777215 (RFC 9113)";
+         s.http2.max_frame_size = static_cast<std::uint32_t>(*n);
+         return std::nullopt;
+       }}},
+      {"h2-max-header-list-size", {"h2_max_header_list_size", true,
+                                   [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = parseByteSize(v);
+         if (!n || *n < 1) return "expects a size such as 64k";
+         s.http2.max_header_list_size = static_cast<std::size_t>(*n);
+         return std::nullopt;
+       }}},
+      {"h2-max-total-streams", {"h2_max_total_streams", true,
+                                [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v == "unbounded" || v == ":unbounded") {
+           s.http2.max_total_streams = 0;
+           return std::nullopt;
+         }
+         auto n = parseInteger(v, 1, 100000000);
+         if (!n) return "expects a whole number or unbounded";
+         s.http2.max_total_streams = static_cast<std::size_t>(*n);
+         return std::nullopt;
+       }}},
       {"no-access-log", {"log_requests", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
          s.log_requests = false;
          return std::nullopt;
@@ -468,6 +499,11 @@ HTTP/2 (over TLS by ALPN, on plain binds by prior knowledge)
       --no-http2             do not offer h2 on ssl:// binds
       --no-h2c               do not accept h2c (HTTP/2 without TLS) on plain binds
       --h2-max-concurrent-streams N  streams a connection may have open (default 128)
+      --h2-max-total-streams N   open streams per worker over all its connections;
+                             more are refused (REFUSED_STREAM) (default unbounded)
+      --h2-initial-window-size N  each stream's window for request bodies (default 1m)
+      --h2-max-frame-size N  the largest frame accepted (default 16384)
+      --h2-max-header-list-size N  request header list limit (default --max-header-bytes)
 
 HTTP limits (each answered without reaching Ruby)
       --max-header-bytes N   header block size, else 431 (default 64k)

@@ -209,7 +209,8 @@ Http2Session::Http2Session(server::SessionHost& host, Connection& conn) : host_(
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h2.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_window_size},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(host_.settings().limits.max_header_bytes)},
+      {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, h2.max_frame_size},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(headerListLimit())},
   };
   // Sent with the first flush (the loop calls onInput right after
   // installing the session).
@@ -221,6 +222,7 @@ Http2Session::~Http2Session() {
   // to leave) finds its client gone.
   for (auto& [id, s] : streams_) {
     if (s->exchange) s->exchange->onClientGone();
+    host_.releaseStream();
   }
   nghttp2_session_del(session_);
 }
@@ -228,6 +230,12 @@ Http2Session::~Http2Session() {
 void Http2Session::logEnd(std::string_view what, std::uint32_t error_code, std::int32_t last_stream) {
   spdlog::info("HTTP/2 {} to {}: {} (last stream {})", what, conn_.peer.remote_addr, nghttp2_http2_strerror(error_code),
                last_stream);
+}
+
+std::size_t Http2Session::headerListLimit() const {
+  const auto& settings = host_.settings();
+  return settings.http2.max_header_list_size != 0 ? settings.http2.max_header_list_size
+                                                  : settings.limits.max_header_bytes;
 }
 
 Http2Session::Stream* Http2Session::stream(std::int32_t id) {
@@ -279,6 +287,14 @@ int Http2Session::onBeginHeaders(std::int32_t id) {
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
     return 0;
   }
+  if (!host_.admitStream()) {
+    // The worker's budget of open streams (--h2-max-total-streams) is
+    // spent: the client may retry this stream elsewhere or later.
+    spdlog::debug("HTTP/2 stream {} from {} refused: the worker has {} streams open", id, conn_.peer.remote_addr,
+                  host_.settings().http2.max_total_streams);
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+    return 0;
+  }
   streams_[id] = std::move(created);
   return 0;
 }
@@ -288,7 +304,7 @@ int Http2Session::onHeader(std::int32_t id, std::string_view name, std::string_v
   if (!s || s->rejected) return 0;
   // RFC 9113 section 6.5.2's accounting: name + value + 32 per field.
   s->header_bytes += name.size() + value.size() + 32;
-  if (s->header_bytes > host_.settings().limits.max_header_bytes) {
+  if (s->header_bytes > headerListLimit()) {
     reject(id, *s, 431, "request header list over the limit");
     return 0;
   }
@@ -325,7 +341,7 @@ int Http2Session::onTrailer(std::int32_t id, std::string_view name, std::string_
   Stream* s = stream(id);
   if (!s || s->rejected) return 0;
   s->header_bytes += name.size() + value.size() + 32;  // the same budget as the headers
-  if (s->header_bytes > host_.settings().limits.max_header_bytes) {
+  if (s->header_bytes > headerListLimit()) {
     reject(id, *s, 431, "request header list (with trailers) over the limit");
     return 0;
   }
@@ -654,6 +670,7 @@ void Http2Session::forget(std::int32_t id, Stream& s) {
     if (unsent > 0) s.exchange->onBytesWritten(unsent);  // never to be written: the accounting balances
   }
   streams_.erase(id);
+  host_.releaseStream();
 }
 
 // --- output and the connection's life ---------------------------------------

@@ -370,6 +370,38 @@ class Http2Test < Minitest::Test
     end
   end
 
+  def test_the_h2_config_block_and_flags_set_what_the_server_advertises
+    dir = Dir.mktmpdir('h2-config')
+    config = File.join(dir, 'hyperion.rb')
+    File.write(config, <<~RUBY)
+      h2 do
+        max_concurrent_streams 7
+        initial_window_size 262_144
+        max_frame_size 32_768
+        max_header_list_size 16_384
+        max_total_streams :unbounded
+      end
+    RUBY
+    configured = start_server(APP, args: ['-C', config])
+    out, err, status = Open3.capture3('nghttp', '-v', "http://127.0.0.1:#{configured.port}/")
+    assert status.success?, err
+    assert_match(/SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):7\]/, out)
+    assert_match(/SETTINGS_INITIAL_WINDOW_SIZE\(0x04\):262144\]/, out)
+    assert_match(/SETTINGS_MAX_FRAME_SIZE\(0x05\):32768\]/, out)
+    assert_match(/SETTINGS_MAX_HEADER_LIST_SIZE\(0x06\):16384\]/, out)
+
+    flagged = start_server(APP, args: %w[--h2-max-concurrent-streams 9 --h2-max-total-streams 100])
+    out, = Open3.capture3('nghttp', '-v', "http://127.0.0.1:#{flagged.port}/")
+    assert_match(/SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):9\]/, out)
+
+    File.write(config, "h2 do\n  max_streams 3\nend\n")
+    bad = start_server(APP, args: ['-C', config], wait: false)
+    bad.wait(timeout: 20)
+    assert_match(/#{Regexp.escape(config)}:2: unknown h2 key 'max_streams'/, bad.log)
+  ensure
+    FileUtils.rm_rf(dir) if dir
+  end
+
   def test_no_h2c_treats_the_preface_as_a_bad_http1_request
     server = start_server(APP, args: ['--no-h2c'])
     out = server.raw("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")

@@ -12,7 +12,8 @@ module Hyperion
       header_timeout body_timeout keepalive_timeout write_timeout
       tls_cert tls_key tls_ca tls_verify_mode tls_ciphers tls_handshake_timeout tls_handshake_rate_limit
       tls_session_cache_size tls_ticket_key_rotation tls_ktls
-      http2 h2c h2_max_concurrent_streams
+      http2 h2c h2_max_concurrent_streams h2_max_total_streams h2_initial_window_size h2_max_frame_size
+      h2_max_header_list_size
     ].freeze
     HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
 
@@ -89,6 +90,12 @@ module Hyperion
         TlsDSL.new(@config).instance_eval(&block)
       end
 
+      # `h2 do max_concurrent_streams 128; max_total_streams :unbounded; end`
+      def h2(&block)
+        ::Kernel.raise ConfigError, "#{where}: h2 needs a block" unless block
+        H2DSL.new(@config).instance_eval(&block)
+      end
+
       HOOKS.each do |hook|
         define_method(hook) do |&block|
           ::Kernel.raise ConfigError, "#{where}: #{hook} needs a block" unless block
@@ -142,6 +149,19 @@ module Hyperion
       def ktls(mode) = @config.settings['tls_ktls'] = mode.to_s
       # `sni 'api.example.com', cert: PATH, key: PATH` (repeatable; '*.example.com' too)
       def sni(host, cert:, key:) = @config.sni << "#{host}=#{cert},#{key}"
+    end
+
+    # `h2 do enabled true; h2c true; max_concurrent_streams 128; initial_window_size 1048576;
+    #  max_frame_size 16384; max_header_list_size 65536; max_total_streams :unbounded; end`
+    class H2DSL < SectionDSL
+      def initialize(config) = super(config, 'h2')
+      def enabled(value) = @config.settings['http2'] = value ? 'true' : 'false'
+      def h2c(value) = @config.settings['h2c'] = value ? 'true' : 'false'
+      def max_concurrent_streams(value) = @config.settings['h2_max_concurrent_streams'] = value.to_s
+      def max_total_streams(value) = @config.settings['h2_max_total_streams'] = value.to_s
+      def initial_window_size(value) = @config.settings['h2_initial_window_size'] = value.to_s
+      def max_frame_size(value) = @config.settings['h2_max_frame_size'] = value.to_s
+      def max_header_list_size(value) = @config.settings['h2_max_header_list_size'] = value.to_s
     end
 
     # `logging do level :debug; format :json; requests false; end`

@@ -72,6 +72,9 @@ struct Settings {
     bool h2c = true;
     std::uint32_t max_concurrent_streams = 128;    // SETTINGS_MAX_CONCURRENT_STREAMS per connection
     std::uint32_t initial_window_size = 1u << 20;  // per stream, for request bodies
+    std::uint32_t max_frame_size = 16384;          // the largest frame we accept (SETTINGS_MAX_FRAME_SIZE)
+    std::size_t max_header_list_size = 0;          // 0: limits.max_header_bytes
+    std::size_t max_total_streams = 0;             // open streams per worker, all connections; 0: unbounded
   } http2;
   // --tls-cert/--tls-key (config `tls do ... end`): the default bind becomes
   // ssl://host:port, and an ssl:// bind without its own cert=/key=/... takes these.

@@ -56,6 +56,7 @@ class Http2Session final : public server::Session {
   int onData(std::int32_t id, const std::uint8_t* data, std::size_t length);
   int onRequestEnd(std::int32_t id);
   int onStreamClose(std::int32_t id, std::uint32_t error_code);
+  std::size_t headerListLimit() const;
   void logEnd(std::string_view what, std::uint32_t error_code, std::int32_t last_stream);
   long readBody(std::int32_t id, std::uint8_t* buffer, std::size_t length, std::uint32_t* flags);
 

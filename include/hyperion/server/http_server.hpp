@@ -105,6 +105,12 @@ class HttpServer final : private SessionHost {
   void closeNow(Connection& conn) override { doomed_.push_back(conn.id); }
   void resumeReading(Connection& conn) override;  // after read_paused
   void handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) override;
+  bool admitStream() override {
+    if (settings_.http2.max_total_streams != 0 && open_streams_ >= settings_.http2.max_total_streams) return false;
+    ++open_streams_;
+    return true;
+  }
+  void releaseStream() override { --open_streams_; }
   static_files::RouteLookup& routes() override { return routes_; }
   const std::vector<static_files::StaticDirectory>& staticDirectories() const override { return static_dirs_; }
 
@@ -143,6 +149,7 @@ class HttpServer final : private SessionHost {
   TransportFactory transport_factory_;
   net::TokenBucket handshake_bucket_{static_cast<double>(settings_.tls.handshake_rate_limit)};
   std::uint64_t handshakes_refused_ = 0;  // since the last warning about them
+  std::size_t open_streams_ = 0;          // HTTP/2 streams of every connection (admitStream)
   Clock::time_point handshakes_refused_logged_{};
   std::uint64_t next_id_ = 1;
   std::vector<LoopMessage> inbox_;

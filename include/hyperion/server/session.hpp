@@ -94,6 +94,11 @@ class SessionHost {
   // Rack full hijack: the socket leaves the loop for `exchange`'s thread.
   virtual void handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) = 0;
 
+  // HTTP/2 streams open in this worker, over all its connections
+  // (--h2-max-total-streams): false when a new one must be refused.
+  virtual bool admitStream() = 0;
+  virtual void releaseStream() = 0;
+
   // What the loop answers without Ruby.
   virtual static_files::RouteLookup& routes() = 0;
   virtual const std::vector<static_files::StaticDirectory>& staticDirectories() const = 0;

@@ -203,6 +203,27 @@ TEST_F(Http2SessionTest, TrailersEndTheStreamAfterTheData) {
   EXPECT_EQ(seen.trailer_blocks, 1);
 }
 
+TEST_F(Http2SessionTest, StreamsOverTheWorkersBudgetAreRefused) {
+  host.stream_limit = 1;
+  const auto first = client.get("/one");
+  const auto second = client.get("/two");
+  pump();
+  ASSERT_EQ(host.dispatched.size(), 1u);
+  EXPECT_EQ(client.streams[second].reset, static_cast<std::uint32_t>(NGHTTP2_REFUSED_STREAM));
+  EXPECT_EQ(host.open_streams, 1u);
+  host.dispatched[0]->finish(true, "one", head(200, 3));
+  deliver();
+  EXPECT_EQ(client.streams[first].body, "one");
+  EXPECT_EQ(host.open_streams, 0u);  // released when the stream closed
+  const auto third = client.get("/three");
+  pump();
+  ASSERT_EQ(host.dispatched.size(), 2u);
+  EXPECT_EQ(host.dispatched[1]->request().target, "/three");
+  (void)third;
+  conn.session.reset();
+  EXPECT_EQ(host.open_streams, 0u);  // and when the session goes with streams open
+}
+
 TEST_F(Http2SessionTest, HeadAnswersCarryTheLengthButNoBody) {
   const auto id = client.get("/doc", {}, "HEAD");
   pump();

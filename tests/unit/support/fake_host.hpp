@@ -54,6 +54,12 @@ class FakeHost final : public server::SessionHost {
     ++resumes;
   }
   void handOver(Connection&, const std::shared_ptr<Exchange>& exchange) override { handed_over = exchange; }
+  bool admitStream() override {
+    if (stream_limit != 0 && open_streams >= stream_limit) return false;
+    ++open_streams;
+    return true;
+  }
+  void releaseStream() override { --open_streams; }
   static_files::RouteLookup& routes() override { return routes_lookup_; }
   const std::vector<static_files::StaticDirectory>& staticDirectories() const override { return dirs_; }
 
@@ -63,6 +69,8 @@ class FakeHost final : public server::SessionHost {
   std::vector<std::string> files;
   std::shared_ptr<Exchange> handed_over;
   std::string wire;
+  std::size_t open_streams = 0;
+  std::size_t stream_limit = 0;
   int closes = 0;
   int resumes = 0;
 
