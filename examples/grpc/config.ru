@@ -11,22 +11,31 @@
 # messages are raw bytes (a client uses identity marshalling, as the test
 # does); a real service would decode them with its generated classes.
 #
-# Unary, server-streaming and client-streaming calls work: the request body
-# is buffered before the app runs. Bidirectional ping-pong needs the body
-# streamed to the app as it arrives, which is not there yet (docs/HTTP2.md).
+# All four call kinds work. For a request whose content-type is
+# application/grpc the app runs as soon as the call's headers arrive and
+# rack.input hands it the body as the client sends it, so a bidirectional
+# client that waits for each reply before its next message gets them
+# (Chat below reads one message, answers it, reads the next).
 
 module GrpcExample
-  # Splits a request body into its messages.
-  def self.messages(body)
+  # The next message on the input, nil when the client has sent them all.
+  def self.next_message(input)
+    prefix = input.read(5)
+    return nil if prefix.nil? || prefix.bytesize < 5
+
+    _compressed, length = prefix.unpack('CN')
+    length.zero? ? +'' : input.read(length).to_s
+  end
+
+  def self.messages(input)
     out = []
-    at = 0
-    while at + 5 <= body.bytesize
-      _compressed, length = body.byteslice(at, 5).unpack('CN')
-      out << body.byteslice(at + 5, length)
-      at += 5 + length
+    while (m = next_message(input))
+      out << m
     end
     out
   end
+
+  def self.frame(message) = [0, message.bytesize].pack('CN') + message.b
 
   # A response body: the messages, then grpc-status (and grpc-message) as trailers.
   class Reply
@@ -37,7 +46,24 @@ module GrpcExample
     end
 
     def each
-      @messages.each { |m| yield [0, m.bytesize].pack('CN') + m.b }
+      @messages.each { |m| yield GrpcExample.frame(m) }
+    end
+
+    attr_reader :trailers
+  end
+
+  # Bidirectional: each message is answered as it arrives, before the next
+  # one is read.
+  class Chat
+    def initialize(input)
+      @input = input
+      @trailers = { 'grpc-status' => '0' }
+    end
+
+    def each
+      while (m = GrpcExample.next_message(@input))
+        yield GrpcExample.frame("#{m}!")
+      end
     end
 
     attr_reader :trailers
@@ -51,7 +77,9 @@ run(lambda do |env|
     next [415, { 'content-type' => 'text/plain' }, ["gRPC only\n"]]
   end
 
-  messages = GrpcExample.messages(env['rack.input'].read)
+  next [200, GrpcExample::HEADERS, GrpcExample::Chat.new(env['rack.input'])] if env['PATH_INFO'] == '/echo.Echo/Chat'
+
+  messages = GrpcExample.messages(env['rack.input'])
   reply =
     case env['PATH_INFO']
     when '/echo.Echo/Unary' then GrpcExample::Reply.new([messages.first.to_s.upcase])

@@ -10,12 +10,14 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "hyperion/config/settings.hpp"
 #include "hyperion/http/http_date.hpp"
 #include "hyperion/http/server_header.hpp"
 #include "hyperion/log/logger.hpp"
+#include "hyperion/server/body_stream.hpp"
 #include "hyperion/server/connection.hpp"
 #include "hyperion/server/exchange.hpp"
 #include "hyperion/server/loop_mailbox.hpp"
@@ -132,9 +134,20 @@ struct Http2Session::Stream {
   bool deferred = false;  // the data source waits for bytes
   bool closed = false;    // nghttp2 closed the stream
   bool finish_seen = false;
-  bool headers_done = false;  // the request's header block has ended  // the Ruby thread is done with it (its bytes may still be leaving)
+  bool headers_done = false;  // the request's header block has ended
+  bool request_ended = false;  // the client's END_STREAM arrived
+  // A body handed to the app as it arrives (gRPC): the window reopens only
+  // for what the app took. `abandoned`: the response ended first, so what
+  // still comes is dropped (and its window reopened at once).
+  std::shared_ptr<server::BodyStream> body_stream;
+  std::uint64_t body_streamed = 0;
+  std::uint64_t body_unconsumed = 0;
+  bool body_abandoned = false;
   std::uint64_t body_sent = 0;
   server::Clock::time_point started{};
+  server::Clock::time_point last_input{};     // the request's last DATA
+  server::Clock::time_point last_progress{};  // the response's last DATA (or its head)
+  bool pendingOutput() const { return out_offset < out.size() || !native_body.empty() || file_left > 0; }
 };
 
 // --- the C callbacks: straight to the session -------------------------------
@@ -155,7 +168,8 @@ int headerCallback(nghttp2_session*, const nghttp2_frame* frame, const std::uint
 }
 
 int frameRecvCallback(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-  if (frame->hd.type == NGHTTP2_HEADERS) self(user_data).onHeadersEnd(frame->hd.stream_id);
+  if (frame->hd.type == NGHTTP2_HEADERS)
+    self(user_data).onHeadersEnd(frame->hd.stream_id, (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0);
   if (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0)
     self(user_data).onEmptyData();
   const bool request_frame = frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA;
@@ -203,7 +217,13 @@ Http2Session::Http2Session(server::SessionHost& host, Connection& conn) : host_(
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, dataChunkCallback);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, streamCloseCallback);
   nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, frameSendCallback);
-  nghttp2_session_server_new(&session_, callbacks, this);
+  // The window is ours to reopen (nghttp2_session_consume_*): as a body is
+  // buffered, or, for a streamed body, as the app reads it.
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
   const auto& h2 = host_.settings().http2;
   const nghttp2_settings_entry settings[] = {
@@ -282,7 +302,7 @@ int Http2Session::onBeginHeaders(std::int32_t id) {
   auto created = std::make_unique<Stream>();
   created->request.version_major = 2;
   created->request.version_minor = 0;
-  created->started = host_.now();
+  created->started = created->last_input = host_.now();
   if (going_away_ || host_.draining()) {
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
     return 0;
@@ -296,6 +316,14 @@ int Http2Session::onBeginHeaders(std::int32_t id) {
     return 0;
   }
   streams_[id] = std::move(created);
+  if (id == std::numeric_limits<std::int32_t>::max()) {
+    // The client's stream ids are spent (RFC 9113 section 5.1.1): this one
+    // is served, then the connection winds down so the client opens a new
+    // one instead of finding out from a refused stream.
+    spdlog::debug("HTTP/2 connection from {}: stream ids exhausted, GOAWAY after stream {}", conn_.peer.remote_addr, id);
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR, nullptr, 0);
+    going_away_ = true;
+  }
   return 0;
 }
 
@@ -349,17 +377,56 @@ int Http2Session::onTrailer(std::int32_t id, std::string_view name, std::string_
   return 0;
 }
 
-void Http2Session::onHeadersEnd(std::int32_t id) {
+void Http2Session::onHeadersEnd(std::int32_t id, bool ends_stream) {
   Stream* s = stream(id);
   if (!s || s->headers_done) return;
   s->headers_done = true;
-  if (s->rejected) answerRejection(id, *s);  // found while the headers arrived
+  if (s->rejected) {
+    answerRejection(id, *s);  // found while the headers arrived
+    return;
+  }
+  // A gRPC call may be bidirectional: the client can wait for each reply
+  // before it sends its next message, so the app runs now and reads the
+  // body as it arrives. Other bodies are buffered first.
+  const std::string* type = s->request.header("content-type");
+  if (!ends_stream && type && type->compare(0, 16, "application/grpc") == 0) {
+    s->body_stream = std::make_shared<server::BodyStream>();
+    dispatch(id, *s);
+    if (!s->exchange) s->body_stream.reset();  // answered natively after all
+  }
+}
+
+void Http2Session::consumed(std::int32_t id, Stream&, std::size_t n) {
+  if (n > 0) nghttp2_session_consume_stream(session_, id, n);
 }
 
 int Http2Session::onData(std::int32_t id, const std::uint8_t* data, std::size_t length) {
+  // The connection's window reopens at once; a stream's as its bytes are
+  // taken (below), so one stream's slow reader cannot stall the others.
+  nghttp2_session_consume_connection(session_, length);
   Stream* s = stream(id);
-  if (!s || s->rejected) return 0;
+  if (s) s->last_input = host_.now();
+  if (!s || s->rejected) {
+    if (s) consumed(id, *s, length);  // read and dropped: the client is not stalled
+    return 0;
+  }
   const auto& limits = host_.settings().limits;
+  if (s->body_stream) {
+    if (s->body_abandoned) {
+      consumed(id, *s, length);
+      return 0;
+    }
+    s->body_streamed += length;
+    if (s->body_streamed > limits.max_body_bytes) {
+      reject(id, *s, 413, "request body over the limit");
+      s->body_stream->fail();
+      return 0;
+    }
+    s->body_unconsumed += length;
+    s->body_stream->push(view(data, length));
+    return 0;
+  }
+  consumed(id, *s, length);
   http1::RequestBody& body = s->request.body;
   if (body.size + length > limits.max_body_bytes) {
     reject(id, *s, 413, "request body over the limit");
@@ -375,7 +442,10 @@ int Http2Session::onData(std::int32_t id, const std::uint8_t* data, std::size_t 
 
 int Http2Session::onRequestEnd(std::int32_t id) {
   Stream* s = stream(id);
-  if (!s || s->rejected || s->exchange || s->head_submitted) return 0;
+  if (!s) return 0;
+  s->request_ended = true;
+  if (s->body_stream) s->body_stream->end();
+  if (s->rejected || s->exchange || s->head_submitted) return 0;
   s->request.body.rewind();
   dispatch(id, *s);
   return 0;
@@ -386,6 +456,7 @@ void Http2Session::dispatch(std::int32_t id, Stream& s) {
   if (answerNatively(id, s, handler_id)) return;
   auto exchange = std::make_shared<Exchange>(conn_.id, std::move(s.request), conn_.peer, host_.mailbox());
   exchange->setRouteHandler(handler_id);
+  if (s.body_stream) exchange->setBodyStream(s.body_stream);
   s.exchange = exchange;
   by_exchange_[exchange.get()] = id;
   host_.dispatch(std::move(exchange));
@@ -458,6 +529,7 @@ void Http2Session::answerRejection(std::int32_t id, Stream& s) {
     case 431: s.out = "Request Header Fields Too Large\n"; break;
     case 413: s.out = "Content Too Large\n"; break;
     case 500: s.out = "Internal Server Error\n"; break;
+    case 408: s.out = "Request Timeout\n"; break;
     default: s.out = "Bad Request\n"; break;
   }
   s.ended = true;
@@ -470,6 +542,7 @@ void Http2Session::answerRejection(std::int32_t id, Stream& s) {
 void Http2Session::submitHead(std::int32_t id, Stream& s, int status, const http::HeaderList& headers,
                               std::optional<std::uint64_t> body_length, bool has_body) {
   s.head_submitted = true;
+  s.last_progress = host_.now();
   s.status = status;
   s.has_body = has_body;
   char status_text[4];
@@ -499,6 +572,14 @@ void Http2Session::onMessage(Connection& conn, LoopMessage& message) {
   const std::int32_t id = found->second;
   Stream& s = *stream(id);
   Exchange& exchange = *message.exchange;
+  if (message.kind == LoopMessage::Kind::BodyConsumed) {
+    if (s.body_abandoned || s.closed) return;
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(message.size, s.body_unconsumed));
+    s.body_unconsumed -= n;
+    consumed(id, s, n);
+    flushFrames();
+    return;
+  }
   if (message.head && !s.head_submitted) {
     // (A partial hijack cannot be asked for on h2: rack.hijack? is false and
     // the response header is ignored, so `raw` is never set here.)
@@ -541,6 +622,13 @@ void Http2Session::onMessage(Connection& conn, LoopMessage& message) {
     case LoopMessage::Kind::Finish:
       s.ended = true;
       s.complete = message.complete;
+      if (s.body_stream && !s.request_ended && !s.body_abandoned) {
+        // The app answered without reading the whole body: the rest is
+        // dropped as it comes, and the client is not left stalled.
+        s.body_abandoned = true;
+        consumed(id, s, static_cast<std::size_t>(s.body_unconsumed));
+        s.body_unconsumed = 0;
+      }
       if (message.trailers && !message.trailers->empty()) s.trailers = std::move(message.trailers);
       if (!s.head_submitted && !s.closed) {  // nothing at all: an answer must still go out
         http::HeaderList none;
@@ -605,6 +693,7 @@ long Http2Session::readBody(std::int32_t id, std::uint8_t* buffer, std::size_t l
     if (s->exchange) s->exchange->onBytesWritten(n);
   }
   s->body_sent += n;
+  if (n > 0) s->last_progress = host_.now();
   const bool drained = s->out_offset == s->out.size() && s->native_body.empty() && s->file_left == 0;
   if (drained && s->ended) {
     if (!s->complete) {
@@ -721,7 +810,33 @@ void Http2Session::closeIfDone() {
   }
 }
 
+// Per stream: a buffered request body that stalls gets a 408 (as on
+// HTTP/1.1; a streamed gRPC body is paced by the app and the client, so it
+// has none); a response the client opens no window for is reset after
+// --write-timeout, so a zero-window reader holds neither a Ruby thread nor
+// the bytes for ever. Then the connection's own idle deadline.
 void Http2Session::onTimeout(Connection& conn) {
+  const auto& limits = host_.settings().limits;
+  const auto now = host_.now();
+  for (auto& [id, s] : streams_) {
+    if (s->rejected || s->closed) continue;
+    if (!s->headers_done && now - s->started > limits.header_timeout) {
+      spdlog::info("HTTP/2 connection from {}: stream {}'s header block not finished in {} ms, closing",
+                   conn.peer.remote_addr, id, limits.header_timeout.count());
+      nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+      going_away_ = true;
+      break;
+    }
+    if (!s->request_ended && !s->body_stream && !s->exchange && !s->head_submitted &&
+        now - s->last_input > limits.body_timeout) {
+      reject(id, *s, 408, "request body stalled");
+    } else if (s->head_submitted && s->has_body && s->pendingOutput() && now - s->last_progress > limits.write_timeout) {
+      spdlog::info("HTTP/2 stream {} from {} reset: the client opened no window for {} ms", id, conn.peer.remote_addr,
+                   limits.write_timeout.count());
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    }
+  }
+  flushFrames();
   if (!streams_.empty()) return;
   const auto idle = host_.now() - std::max(conn.idle_since, conn.last_read);
   if (idle > host_.settings().limits.keepalive_timeout) {

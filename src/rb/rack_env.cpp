@@ -99,6 +99,11 @@ void setServerNameAndPort(ThreadState& ts, VALUE env) {
 
 VALUE buildRackInput(ThreadState& ts) {
   static ID id_new = rb_intern("new");
+  if (ts.exchange->bodyStream()) {  // it arrives while the app runs (h2 gRPC)
+    ts.input = newStreamedInput(ts);
+    ts.input_streamed = true;
+    return ts.input;
+  }
   const http1::RequestBody& body = ts.exchange->request().body;
   if (body.inFile()) {
     // The body is in an unlinked temp file: hand Ruby its own descriptor.

@@ -224,6 +224,7 @@ Result<bool> bootRuby(int argc, char** argv, void* stack_marker) {
   g_hyperion = rb_define_module("Hyperion");
   rb_define_const(g_hyperion, "VERSION", rb_obj_freeze(rb_str_new_cstr(HYPERION_VERSION)));
   defineNativeClasses(g_hyperion);
+  defineStreamedInput(g_hyperion);
   std::string error;
   for (const EmbeddedRubyFile* file = kEmbeddedRubyFiles; file->path; ++file) {
     const std::string shown_path = std::string("<hyperion>/") + file->path;

@@ -94,6 +94,8 @@ struct ThreadState {
   bool hijack_open = false;  // rack.hijack may act on `exchange`
   bool broken = false;  // response cannot be completed: close the connection
   std::string hijack_leftover;
+  std::string input_chunk;     // a streamed rack.input's bytes on their way into a Ruby String
+  bool input_streamed = false;  // `input` is a StreamedInput (detached after the request)
   std::string error_text;  // the app's exception, described, for the log and a development 500
 
   void resetRequest();
@@ -114,6 +116,10 @@ VALUE newHijackObject(ThreadState& ts);  // once per Ruby thread, not per reques
 VALUE sharedEmptyInput();                // the process's one shared rack.input for empty bodies
 VALUE newStreamObject(ThreadState& ts);
 void detachNativeObject(VALUE object);  // the request is over: calls now raise
+// streamed_input.cpp: rack.input for a body that arrives while the app runs.
+void defineStreamedInput(VALUE hyperion);
+VALUE newStreamedInput(ThreadState& ts);
+void detachStreamedInput(VALUE object);
 bool streamWrite(ThreadState& ts, const char* data, std::size_t length);  // false: client gone
 void waitWritableWithoutGvl(ThreadState& ts);
 // Blocks (GVL released) until every byte of the finished response is written

@@ -87,9 +87,17 @@ int Exchange::hijack(std::string& leftover) {
 }
 
 void Exchange::interruptWaits() {
+  if (body_stream_) body_stream_->interrupt();
   std::lock_guard lock(mutex_);
   interrupted_ = true;
   cv_.notify_all();
+}
+
+void Exchange::bodyConsumed(std::size_t n) {
+  if (n == 0 || clientGone()) return;
+  LoopMessage message{LoopMessage::Kind::BodyConsumed, shared_from_this(), {}, true};
+  message.size = n;
+  post(std::move(message));
 }
 
 void Exchange::onBytesWritten(std::size_t n) {
@@ -102,6 +110,7 @@ void Exchange::onBytesWritten(std::size_t n) {
 
 void Exchange::onClientGone() {
   client_gone_.store(true, std::memory_order_release);
+  if (body_stream_) body_stream_->fail();
   std::lock_guard lock(mutex_);
   cv_.notify_all();
 }

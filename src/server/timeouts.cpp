@@ -24,7 +24,8 @@ void HttpServer::checkTimeouts() {
       }
       continue;
     }
-    if (conn.session->busy() || conn.close_after_flush) continue;  // the app's time is its own
+    if (conn.close_after_flush) continue;
+    if (conn.session->busy() && !conn.session->timesItsStreams()) continue;  // the app's time is its own
     if (!conn.transport->established()) {
       // idle_since is the accept time until a first response exists.
       if (now_ - conn.idle_since > limits.tls_handshake_timeout) {

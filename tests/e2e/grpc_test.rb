@@ -6,13 +6,14 @@ require 'json'
 
 # gRPC over Rack on HTTP/2 with the real client from Debian's ruby-grpc
 # (GRPC::ClientStub, raw-bytes marshalling) against examples/grpc: h2c on a
-# plain bind and h2 over TLS.
+# plain bind and h2 over TLS. The bidirectional call is ping-pong: the client
+# sends each message only after the reply to the one before.
 class GrpcTest < Minitest::Test
   include E2E::Helpers
 
   APP = File.join(E2E::ROOT, 'examples/grpc/config.ru')
   CLIENT = File.expand_path('support/grpc_client.rb', __dir__)
-  EXPECTED = { 'unary' => 'HELLO', 'server_stream' => ['hi 1', 'hi 2', 'hi 3'], 'client_stream' => 'a+b+c',
+  EXPECTED = { 'unary' => 'HELLO', 'server_stream' => ['hi 1', 'hi 2', 'hi 3'], 'client_stream' => 'a+b+c', 'bidi' => %w[one! two! three!],
                'large' => 300_000, 'fail' => [5, 'no such thing'] }.freeze
 
   def call(port, *ca)

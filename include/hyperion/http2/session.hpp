@@ -42,6 +42,7 @@ class Http2Session final : public server::Session {
   void onDrain(server::Connection& conn) override;
   void onClientGone() override;
   bool busy() const override { return !by_exchange_.empty(); }
+  bool timesItsStreams() const override { return true; }
   bool owns(const server::Exchange& exchange) const override { return by_exchange_.count(&exchange) != 0; }
 
   // --- nghttp2 callbacks (callbacks.cpp in spirit; public so the C
@@ -52,7 +53,7 @@ class Http2Session final : public server::Session {
   int onHeader(std::int32_t id, std::string_view name, std::string_view value);
   void onEmptyData();
   int onTrailer(std::int32_t id, std::string_view name, std::string_view value);
-  void onHeadersEnd(std::int32_t id);
+  void onHeadersEnd(std::int32_t id, bool ends_stream);
   int onData(std::int32_t id, const std::uint8_t* data, std::size_t length);
   int onRequestEnd(std::int32_t id);
   int onStreamClose(std::int32_t id, std::uint32_t error_code);
@@ -62,6 +63,9 @@ class Http2Session final : public server::Session {
 
  private:
   void dispatch(std::int32_t id, Stream& stream);
+  // Opens the stream's window again for `n` body bytes the app (or the
+  // buffer) took.
+  void consumed(std::int32_t id, Stream& stream, std::size_t n);
   bool answerNatively(std::int32_t id, Stream& stream, int& handler_id);
   // Submits the response head (and whether a body follows) for the stream.
   void submitHead(std::int32_t id, Stream& stream, int status, const http::HeaderList& headers,

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "hyperion/http1/request.hpp"
+#include "hyperion/server/body_stream.hpp"
 
 namespace hyperion::server {
 
@@ -94,6 +95,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void onClientGone();
   void completeHijack(int fd, std::string leftover);
 
+  // A request body that streams in while the app runs (h2 gRPC calls);
+  // null when the body was read whole before dispatch. Set by the loop
+  // before the exchange is dispatched.
+  const std::shared_ptr<BodyStream>& bodyStream() const { return body_stream_; }
+  void setBodyStream(std::shared_ptr<BodyStream> stream) { body_stream_ = std::move(stream); }
+  // --- Ruby thread --- The app took `n` bytes of the streamed body: the
+  // loop may let the client send that many more.
+  void bodyConsumed(std::size_t n);
+
   // Set by the loop for a Hyperion::Server.handle route: which Ruby handler.
   int routeHandler() const { return route_handler_; }
   void setRouteHandler(int id) { route_handler_ = id; }
@@ -122,6 +132,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   int hijacked_fd_ = -1;
   std::string hijack_leftover_;
   int route_handler_ = -1;
+  std::shared_ptr<BodyStream> body_stream_;
 };
 
 }  // namespace hyperion::server

@@ -19,13 +19,13 @@ class Exchange;
 // Replies are protocol-neutral (the connection's session frames them): a
 // head, body bytes as the app produced them, a file, the end.
 struct LoopMessage {
-  enum class Kind { Send, SendFile, Finish, Hijack, Shutdown, Wake };
+  enum class Kind { Send, SendFile, Finish, Hijack, BodyConsumed, Shutdown, Wake };
   Kind kind = Kind::Wake;
   std::shared_ptr<Exchange> exchange;
   std::string bytes;       // Send: body bytes; Finish: the last ones
   bool complete = true;    // Finish: every promised byte was produced (else the connection closes)
   std::string path;        // SendFile: the whole file, after the head was sent
-  std::uint64_t size = 0;  // SendFile: the size the head announced
+  std::uint64_t size = 0;  // SendFile: the size the head announced; BodyConsumed: bytes the app took
   std::optional<http::ResponseHead> head;  // Send, Finish: the head, before their bytes
   std::optional<http::HeaderList> trailers;  // Finish: trailer fields after the body
 };

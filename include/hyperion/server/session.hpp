@@ -49,6 +49,9 @@ class Session {
   // The periodic deadline scan, for a connection with no output waiting
   // that is not closing: protocol deadlines (idle keep-alive, slow headers).
   virtual void onTimeout(Connection& conn) = 0;
+  // A multiplexed session keeps deadlines per stream (a stalled body, a
+  // window never opened) while others run: it is scanned even when busy.
+  virtual bool timesItsStreams() const { return false; }
   // The server started draining: finish what runs, accept nothing new.
   virtual void onDrain(Connection& conn) = 0;
   // The socket broke: release every Ruby thread waiting on an exchange.

@@ -30,6 +30,27 @@ class H2Events
   end
 end
 
+# 64 KiB pieces as fast as the client takes them; on close, records how many went.
+class H2Pieces
+  def initialize(count, path)
+    @count = count
+    @path = path
+    @sent = 0
+  end
+
+  def each
+    piece = 'y' * 65_536
+    @count.times do
+      yield piece
+      @sent += 1
+    end
+  end
+
+  def close
+    File.write(@path, "closed after #{@sent}") if @path
+  end
+end
+
 # A body with trailer fields, decided while it is iterated.
 class H2TrailedBody
   def each
@@ -82,6 +103,21 @@ run(lambda do |env|
   when '/status'
     code = params.fetch('code').to_i
     [code, { 'content-type' => 'text/plain' }, code == 304 || code == 204 ? [] : ["status #{code}"]]
+  when '/count'
+    # Reads the body after a pause (a streamed gRPC body waits in the
+    # server's window meanwhile), in pieces, and says what it got.
+    sleep params.fetch('s', '0').to_f
+    input = env['rack.input']
+    total = 0
+    while (piece = input.read(100_000))
+      total += piece.bytesize
+    end
+    [200, { 'content-type' => 'text/plain' }, ["#{total} #{input.class}"]]
+  when '/big'
+    [200, { 'content-type' => 'application/octet-stream' }, ['x' * params.fetch('n').to_i]]
+  when '/big_stream'
+    [200, { 'content-type' => 'application/octet-stream' },
+     H2Pieces.new(params.fetch('count').to_i, params['record'])]
   when '/slow'
     sleep params.fetch('s', '1').to_f
     [200, { 'content-type' => 'text/plain' }, ['slow done']]
