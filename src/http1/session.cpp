@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "hyperion/config/settings.hpp"
+#include "hyperion/http1/h2c_upgrade.hpp"
 #include "hyperion/http1/response.hpp"
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/connection.hpp"
@@ -41,7 +42,16 @@ void Http1Session::onInput(Connection& conn) {
       }
       return;
     }
-    dispatch(conn, parser_.takeRequest());
+    Request request = parser_.takeRequest();
+    if (request.upgrade && host_.settings().http2.h2c && !conn.peer.secure) {
+      if (auto settings = h2cUpgradeSettings(request)) {
+        spdlog::debug("{}: Upgrade: h2c taken for {} {}", conn.peer.remote_addr, request.method, request.target);
+        // Destroys this session: nothing of it may be touched after.
+        host_.switchToHttp2(conn, std::move(request), *settings);
+        return;
+      }
+    }
+    dispatch(conn, std::move(request));
   }
 }
 

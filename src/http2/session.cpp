@@ -16,6 +16,7 @@
 #include "hyperion/config/settings.hpp"
 #include "hyperion/http/http_date.hpp"
 #include "hyperion/http/server_header.hpp"
+#include "hyperion/http1/h2c_upgrade.hpp"
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/body_stream.hpp"
 #include "hyperion/server/connection.hpp"
@@ -264,6 +265,32 @@ Http2Session::Stream* Http2Session::stream(std::int32_t id) {
 }
 
 // --- input ------------------------------------------------------------------
+
+void Http2Session::acceptUpgrade(http1::Request request, const std::string& settings) {
+  const int rc = nghttp2_session_upgrade2(session_, reinterpret_cast<const std::uint8_t*>(settings.data()),
+                                          settings.size(), request.isHead() ? 1 : 0, nullptr);
+  if (rc != 0) {
+    spdlog::info("HTTP/2 upgrade from {} refused: {}", conn_.peer.remote_addr, nghttp2_strerror(rc));
+    nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+    going_away_ = true;
+    return;
+  }
+  constexpr std::int32_t kUpgradeStream = 1;
+  if (!host_.admitStream()) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, kUpgradeStream, NGHTTP2_REFUSED_STREAM);
+    return;
+  }
+  auto created = std::make_unique<Stream>();
+  created->started = created->last_input = host_.now();
+  created->headers_done = created->request_ended = true;
+  http1::stripUpgradeFields(request);
+  request.version_major = 2;
+  request.version_minor = 0;
+  created->request = std::move(request);
+  Stream& s = *created;
+  streams_[kUpgradeStream] = std::move(created);
+  dispatch(kUpgradeStream, s);
+}
 
 void Http2Session::onInput(Connection& conn) {
   if (failed_) {  // the connection is over; whatever else arrives is dropped

@@ -118,6 +118,15 @@ bool HttpServer::settleProtocol(Connection& conn) {
   return true;
 }
 
+void HttpServer::switchToHttp2(Connection& conn, http1::Request&& request, const std::string& settings) {
+  queueOutput(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", nullptr);
+  auto session = std::make_unique<http2::Http2Session>(static_cast<SessionHost&>(*this), conn);
+  http2::Http2Session& h2 = *session;
+  conn.session = std::move(session);  // the HTTP/1 session that asked goes here
+  h2.acceptUpgrade(std::move(request), settings);
+  h2.onInput(conn);  // the server's SETTINGS after the 101, and the client's preface if it is here
+}
+
 void HttpServer::handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) {
   // From here the socket is the app's: stop watching it and never close it.
   unwatch(conn);

@@ -119,7 +119,7 @@ class Http2Test < Minitest::Test
   end
 
   def test_large_upload_and_download_are_byte_exact
-    data = Random.new(3).bytes(24 * 1024 * 1024 + 7)
+    data = Random.new(3).bytes(64 * 1024 * 1024 + 7)
     file = File.join(server.dir, 'big.bin')
     File.binwrite(file, data)
     _, _, body = h2c('/upload', '--data-binary', "@#{file}", '-H', 'content-type: application/octet-stream')
@@ -314,6 +314,43 @@ class Http2Test < Minitest::Test
     assert_match(/#{Regexp.escape(config)}:2: unknown h2 key 'max_streams'/, bad.log)
   ensure
     FileUtils.rm_rf(dir) if dir
+  end
+
+  # `Upgrade: h2c` from HTTP/1.1 (curl --http2 on http://, nghttp -u): a 101,
+  # then the request itself answered as stream 1, then more streams on the
+  # same connection. A request body read before the 101 reaches the app.
+  # With --no-h2c, or an unusable HTTP2-Settings, the request is simply
+  # answered as HTTP/1.1.
+  def test_upgrade_h2c_switches_a_live_connection
+    out, err, status = curl('--http2', '-sv', "http://127.0.0.1:#{server.port}/up", "http://127.0.0.1:#{server.port}/again")
+    assert status.success?, err
+    assert_match(%r{< HTTP/1\.1 101 Switching Protocols}, err)
+    assert_match(%r{< HTTP/2 200}, err)
+    assert_equal 'h2 GET /uph2 GET /again', out
+    assert_match(/Re-using existing connection|Reusing existing connection/, err)
+
+    out, err, status = curl('--http2', '-s', '-d', 'posted body', "http://127.0.0.1:#{server.port}/upload")
+    assert status.success?, err
+    assert_equal "11 #{Digest::SHA256.hexdigest('posted body')}", out
+
+    out, err, status = Open3.capture3('nghttp', '-u', '-v', "http://127.0.0.1:#{server.port}/nghttp-upgrade")
+    assert status.success?, err
+    assert_match(/HTTP Upgrade success/, out)
+    assert_match(%r{h2 GET /nghttp-upgrade}, out)
+
+    env = JSON.parse(curl('--http2', '-s', "http://127.0.0.1:#{server.port}/env").first)
+    assert_equal 'HTTP/2', env['SERVER_PROTOCOL']
+    refute env.key?('HTTP_UPGRADE'), 'the upgrade fields do not reach the app'
+    refute env.key?('HTTP_HTTP2_SETTINGS')
+
+    bad = server.raw("GET /bad-settings HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n" \
+                     "Upgrade: h2c\r\nHTTP2-Settings: !!!\r\n\r\n", timeout: 1)
+    assert_match(%r{\AHTTP/1\.1 200 OK}, bad)
+
+    off = start_server(APP, args: ['--no-h2c'])
+    out, err, status = curl('--http2', '-si', "http://127.0.0.1:#{off.port}/plain")
+    assert status.success?, err
+    assert_match(%r{\AHTTP/1\.1 200 OK}, out)
   end
 
   def test_no_h2c_treats_the_preface_as_a_bad_http1_request

@@ -35,6 +35,11 @@ class Http2Session final : public server::Session {
   Http2Session(const Http2Session&) = delete;
   Http2Session& operator=(const Http2Session&) = delete;
 
+  // The connection came from HTTP/1.1 by `Upgrade: h2c`: `request` (read
+  // whole, body included) is stream 1, half-closed by the client;
+  // `settings` is its decoded HTTP2-Settings.
+  void acceptUpgrade(http1::Request request, const std::string& settings);
+
   void onInput(server::Connection& conn) override;
   void onWritable(server::Connection& conn) override;
   void onMessage(server::Connection& conn, server::LoopMessage& message) override;

@@ -105,6 +105,7 @@ class HttpServer final : private SessionHost {
   void closeNow(Connection& conn) override { doomed_.push_back(conn.id); }
   void resumeReading(Connection& conn) override;  // after read_paused
   void handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) override;
+  void switchToHttp2(Connection& conn, http1::Request&& request, const std::string& settings) override;
   bool admitStream() override {
     if (settings_.http2.max_total_streams != 0 && open_streams_ >= settings_.http2.max_total_streams) return false;
     ++open_streams_;

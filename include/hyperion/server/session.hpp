@@ -20,6 +20,9 @@
 namespace hyperion::config {
 struct Settings;
 }
+namespace hyperion::http1 {
+struct Request;
+}
 namespace hyperion::static_files {
 class RouteLookup;
 class StaticDirectory;
@@ -96,6 +99,12 @@ class SessionHost {
   virtual void resumeReading(Connection& conn) = 0;
   // Rack full hijack: the socket leaves the loop for `exchange`'s thread.
   virtual void handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) = 0;
+
+  // `Upgrade: h2c` was taken: the 101 is written, the connection's session
+  // becomes HTTP/2 (the calling HTTP/1 session is destroyed: it must return
+  // at once), and `request` is answered as stream 1. `settings` is the
+  // decoded HTTP2-Settings payload.
+  virtual void switchToHttp2(Connection& conn, http1::Request&& request, const std::string& settings) = 0;
 
   // HTTP/2 streams open in this worker, over all its connections
   // (--h2-max-total-streams): false when a new one must be refused.

@@ -54,6 +54,10 @@ class FakeHost final : public server::SessionHost {
     ++resumes;
   }
   void handOver(Connection&, const std::shared_ptr<Exchange>& exchange) override { handed_over = exchange; }
+  void switchToHttp2(Connection&, http1::Request&& request, const std::string& settings) override {
+    upgraded_request = request.target;
+    upgrade_settings = settings;
+  }
   bool admitStream() override {
     if (stream_limit != 0 && open_streams >= stream_limit) return false;
     ++open_streams;
@@ -68,6 +72,8 @@ class FakeHost final : public server::SessionHost {
   std::vector<std::shared_ptr<Exchange>> dispatched;
   std::vector<std::string> files;
   std::shared_ptr<Exchange> handed_over;
+  std::string upgraded_request;  // switchToHttp2: the request's target
+  std::string upgrade_settings;
   std::string wire;
   std::size_t open_streams = 0;
   std::size_t stream_limit = 0;
