@@ -412,6 +412,16 @@ void Http2Session::onHeadersEnd(std::int32_t id, bool ends_stream) {
     answerRejection(id, *s);  // found while the headers arrived
     return;
   }
+  // A declared length over the limit is answered before the body comes, as
+  // on HTTP/1.1 (nghttp2 has checked it is a number).
+  if (const std::string* length = s->request.header("content-length")) {
+    std::uint64_t declared = 0;
+    const auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), declared);
+    if (ec == std::errc() && declared > host_.settings().limits.max_body_bytes) {
+      reject(id, *s, 413, "declared request body over the limit");
+      return;
+    }
+  }
   // A gRPC call may be bidirectional: the client can wait for each reply
   // before it sends its next message, so the app runs now and reads the
   // body as it arrives. Other bodies are buffered first.

@@ -139,6 +139,32 @@ class Http2RfcTest < Minitest::Test
     client&.close
   end
 
+  # A content-length over --max-body-bytes is answered with 413 before any
+  # DATA is sent; a body that grows past it without one is cut off too.
+  def test_an_oversized_body_is_refused_before_it_is_sent
+    srv = start_server(APP, args: ['--max-body-bytes', '1000'])
+    client = RawH2.new(srv.port)
+    block = "\x83\x86".b + RawH2.literal(':path', '/upload') + RawH2.literal(':authority', 'localhost') +
+            RawH2.literal('content-length', '5000')
+    client.frame(:headers, 0x4, 1, block)
+    headers, = expect_frame(client, :headers)
+    assert_includes headers.payload.b, '413'.b
+    assert wait_for_log(srv, /rejected HTTP\/2 request .*stream 1.*declared request body over the limit -> 413/)
+    client.close
+
+    client = RawH2.new(srv.port)
+    client.frame(:headers, 0x4, 1, "\x83\x86".b + RawH2.literal(':path', '/upload') +
+                                   RawH2.literal(':authority', 'localhost'))
+    client.frame(:data, 0, 1, 'x' * 800)
+    client.frame(:data, 0, 1, 'x' * 800)
+    headers, = expect_frame(client, :headers)
+    assert_includes headers.payload.b, '413'.b
+    assert wait_for_log(srv, /rejected HTTP\/2 request .*stream 1.*request body over the limit -> 413/)
+    still_serving(srv)
+  ensure
+    client&.close
+  end
+
   # A gRPC body reaches the app as it arrives, and the client may send only
   # what the server's window allows until the app reads: 1 MiB (the initial
   # window) while the app sleeps, the rest once it reads.
