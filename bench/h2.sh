@@ -48,7 +48,7 @@ start() { # start hyperion|nginx RACKUP   (SCHEME=https: the TLS bind / config)
     nginx) exec setsid taskset -c 0 nginx -p "$WORK" -c "$conf" -e "$WORK/nginx-error.log" ;;
   esac >"$WORK/$1.log" 2>&1 &
   SERVER=$!
-  for _ in $(seq 150); do curl -sf "${probe[@]}" -o /dev/null "$SCHEME://127.0.0.1:$PORT/" && return; sleep 0.1; done
+  for _ in $(seq 150); do curl -sf "${probe[@]}" -o /dev/null "$SCHEME://127.0.0.1:$PORT${PROBE:-/}" && return; sleep 0.1; done
   echo "$1 did not start:" >&2; cat "$WORK/$1.log" >&2; exit 1
 }
 stop() {
@@ -107,10 +107,10 @@ for workload in "${WORKLOADS[@]}"; do
         SCHEME=http
         printf 'tls_hello run %d  nginx h2 %8.0f  hyperion h2 %8.0f\n' "$i" "${A[-1]}" "${B[-1]}" ;;
       tls_1m)
-        SCHEME=https STREAMS=1
+        SCHEME=https STREAMS=1 PROBE=/1m.bin
         A+=("$(run_one nginx - h2 /1m.bin)")
         B+=("$(run_one hyperion "$ROOT/bench/apps/files.ru" h2 /1m.bin)")
-        SCHEME=http STREAMS=
+        SCHEME=http STREAMS= PROBE=
         printf 'tls_1m   run %d  nginx h2 %8.0f  hyperion h2 %8.0f\n' "$i" "${A[-1]}" "${B[-1]}" ;;
       idle)
         A+=("$(rss_per_connection h1)")
