@@ -32,7 +32,8 @@ def connect(validate=True, settings=None):
 
 
 def pump(sock, conn, until, timeout=10.0):
-    """Reads events until `until(event)` is true or time runs out; returns them."""
+    """Reads events until a read brings one for which `until(event)` is true,
+    or time runs out; returns them all."""
     seen = []
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -53,10 +54,11 @@ def pump(sock, conn, until, timeout=10.0):
         out = conn.data_to_send()
         if out:
             sock.sendall(out)
-        for ev in events:
-            seen.append(ev)
-            if until(ev):
-                return seen
+        # Every event of this read is kept (one read can carry a window update,
+        # the response's DATA and its end); the wait ends after the batch.
+        seen.extend(events)
+        if any(until(ev) for ev in events):
+            return seen
     return seen
 
 
