@@ -433,7 +433,7 @@ void Http2Session::onHeadersEnd(std::int32_t id, bool ends_stream) {
   }
 }
 
-void Http2Session::consumed(std::int32_t id, Stream&, std::size_t n) {
+void Http2Session::consumed(std::int32_t id, std::size_t n) {
   if (n > 0) nghttp2_session_consume_stream(session_, id, n);
 }
 
@@ -444,13 +444,13 @@ int Http2Session::onData(std::int32_t id, const std::uint8_t* data, std::size_t 
   Stream* s = stream(id);
   if (s) s->last_input = host_.now();
   if (!s || s->rejected) {
-    if (s) consumed(id, *s, length);  // read and dropped: the client is not stalled
+    if (s) consumed(id, length);  // read and dropped: the client is not stalled
     return 0;
   }
   const auto& limits = host_.settings().limits;
   if (s->body_stream) {
     if (s->body_abandoned) {
-      consumed(id, *s, length);
+      consumed(id, length);
       return 0;
     }
     s->body_streamed += length;
@@ -463,7 +463,7 @@ int Http2Session::onData(std::int32_t id, const std::uint8_t* data, std::size_t 
     s->body_stream->push(view(data, length));
     return 0;
   }
-  consumed(id, *s, length);
+  consumed(id, length);
   http1::RequestBody& body = s->request.body;
   if (body.size + length > limits.max_body_bytes) {
     reject(id, *s, 413, "request body over the limit");
@@ -613,7 +613,7 @@ void Http2Session::onMessage(Connection& conn, LoopMessage& message) {
     if (s.body_abandoned || s.closed) return;
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(message.size, s.body_unconsumed));
     s.body_unconsumed -= n;
-    consumed(id, s, n);
+    consumed(id, n);
     flushFrames();
     return;
   }
@@ -663,7 +663,7 @@ void Http2Session::onMessage(Connection& conn, LoopMessage& message) {
         // The app answered without reading the whole body: the rest is
         // dropped as it comes, and the client is not left stalled.
         s.body_abandoned = true;
-        consumed(id, s, static_cast<std::size_t>(s.body_unconsumed));
+        consumed(id, static_cast<std::size_t>(s.body_unconsumed));
         s.body_unconsumed = 0;
       }
       if (message.trailers && !message.trailers->empty()) s.trailers = std::move(message.trailers);

@@ -4,17 +4,10 @@
 #include <unistd.h>
 
 #include "hyperion/log/logger.hpp"
-#include "runtime.hpp"
+#include "native_ref.hpp"
 
 namespace hyperion::rb {
 namespace {
-
-struct NativeRef {
-  ThreadState* ts;  // nulled when the request is over
-};
-
-void freeRef(void* p) { delete static_cast<NativeRef*>(p); }
-std::size_t sizeRef(const void*) { return sizeof(NativeRef); }
 
 // rack.hijack is one object per Ruby thread, reused for every request that
 // thread serves (no allocation per request). Its data is the ThreadState
@@ -22,18 +15,12 @@ std::size_t sizeRef(const void*) { return sizeof(NativeRef); }
 // owned by it: no free function.
 std::size_t sizeHijack(const void*) { return 0; }
 const rb_data_type_t kHijackType = {"Hyperion::Hijack", {nullptr, nullptr, sizeHijack}, nullptr, nullptr, 0};
-const rb_data_type_t kStreamType = {"Hyperion::Stream", {nullptr, freeRef, sizeRef}, nullptr, nullptr,
+const rb_data_type_t kStreamType = {"Hyperion::Stream", {nullptr, freeNativeRef, sizeNativeRef}, nullptr, nullptr,
                                     RUBY_TYPED_FREE_IMMEDIATELY};
 
 VALUE g_hijack_class = Qnil;
 VALUE g_stream_class = Qnil;
 VALUE g_empty_input_class = Qnil;
-
-ThreadState& liveState(VALUE self, const rb_data_type_t* type, const char* what) {
-  auto* ref = static_cast<NativeRef*>(rb_check_typeddata(self, type));
-  if (!ref->ts) rb_raise(rb_eIOError, "%s used after its request finished", what);
-  return *ref->ts;
-}
 
 void ubfInterruptExchange(void* arg) noexcept {
   auto* ts = static_cast<ThreadState*>(arg);
@@ -62,7 +49,7 @@ VALUE hijackCall(VALUE self) {
 }
 
 VALUE streamWriteMethod(int argc, VALUE* argv, VALUE self) {
-  ThreadState& ts = liveState(self, &kStreamType, "the response stream");
+  ThreadState& ts = liveNativeState(self, &kStreamType, "the response stream");
   long total = 0;
   for (int i = 0; i < argc; ++i) {
     VALUE str = rb_obj_as_string(argv[i]);
@@ -196,7 +183,12 @@ VALUE serverAddHandler(VALUE, VALUE method, VALUE path, VALUE handler_id) {
   return Qnil;
 }
 
-VALUE newRef(VALUE klass, const rb_data_type_t* type, ThreadState& ts) {
+}  // namespace
+
+void freeNativeRef(void* p) { delete static_cast<NativeRef*>(p); }
+std::size_t sizeNativeRef(const void*) { return sizeof(NativeRef); }
+
+VALUE newNativeRef(VALUE klass, const rb_data_type_t* type, ThreadState& ts) {
   // Allocate the wrapper first: if that raises, nothing C++ owns is lost.
   VALUE object = rb_data_typed_object_wrap(klass, nullptr, type);
   NativeRef* ref = nullptr;
@@ -205,7 +197,11 @@ VALUE newRef(VALUE klass, const rb_data_type_t* type, ThreadState& ts) {
   return object;
 }
 
-}  // namespace
+ThreadState& liveNativeState(VALUE self, const rb_data_type_t* type, const char* what) {
+  auto* ref = static_cast<NativeRef*>(rb_check_typeddata(self, type));
+  if (!ref->ts) rb_raise(rb_eIOError, "%s used after its request finished", what);
+  return *ref->ts;
+}
 
 void defineNativeClasses(VALUE hyperion) {
   rb_define_singleton_method(hyperion, "__log", RUBY_METHOD_FUNC(hyperionLog), 2);
@@ -261,7 +257,7 @@ VALUE sharedEmptyInput() {
   }
   return instance;
 }
-VALUE newStreamObject(ThreadState& ts) { return newRef(g_stream_class, &kStreamType, ts); }
+VALUE newStreamObject(ThreadState& ts) { return newNativeRef(g_stream_class, &kStreamType, ts); }
 
 void detachNativeObject(VALUE object) {
   auto* ref = static_cast<NativeRef*>(RTYPEDDATA_DATA(object));

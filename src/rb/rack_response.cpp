@@ -305,7 +305,7 @@ std::optional<std::uint64_t> wholeFileSize(ThreadState& ts) {
 void ThreadState::resetRequest() {
   hijack_open = false;  // hijack_object itself is kept for the next request
   if (!NIL_P(stream_object)) detachNativeObject(stream_object);
-  if (input_streamed) detachStreamedInput(input);
+  if (input_streamed) detachNativeObject(input);
   input_streamed = false;
   exchange.reset();
   env = response = headers_value = body = array_body = Qnil;

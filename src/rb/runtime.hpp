@@ -118,8 +118,7 @@ VALUE newStreamObject(ThreadState& ts);
 void detachNativeObject(VALUE object);  // the request is over: calls now raise
 // streamed_input.cpp: rack.input for a body that arrives while the app runs.
 void defineStreamedInput(VALUE hyperion);
-VALUE newStreamedInput(ThreadState& ts);
-void detachStreamedInput(VALUE object);
+VALUE newStreamedInput(ThreadState& ts);  // detached with detachNativeObject
 bool streamWrite(ThreadState& ts, const char* data, std::size_t length);  // false: client gone
 void waitWritableWithoutGvl(ThreadState& ts);
 // Blocks (GVL released) until every byte of the finished response is written

@@ -4,7 +4,7 @@
 // require it, and middleware that would rewind checks respond_to?). Each
 // wait for bytes releases the GVL; each read tells the loop how much the app
 // took, so the client may send that much more.
-#include "runtime.hpp"
+#include "native_ref.hpp"
 
 #include <ruby/encoding.h>
 #include <ruby/io.h>
@@ -17,22 +17,13 @@ using server::BodyStream;
 
 constexpr std::size_t kChunk = 64 * 1024;
 
-struct InputRef {
-  ThreadState* ts;  // nulled when the request is over
-};
-
-void freeInputRef(void* p) { delete static_cast<InputRef*>(p); }
-std::size_t sizeInputRef(const void*) { return sizeof(InputRef); }
-const rb_data_type_t kStreamedInputType = {"Hyperion::StreamedInput", {nullptr, freeInputRef, sizeInputRef},
+const rb_data_type_t kStreamedInputType = {"Hyperion::StreamedInput", {nullptr, freeNativeRef, sizeNativeRef},
                                            nullptr, nullptr, RUBY_TYPED_FREE_IMMEDIATELY};
 VALUE g_streamed_input_class = Qnil;
 
-ThreadState& liveInput(VALUE self) {
-  auto* ref = static_cast<InputRef*>(rb_check_typeddata(self, &kStreamedInputType));
-  if (!ref->ts || !ref->ts->exchange || !ref->ts->exchange->bodyStream())
-    rb_raise(rb_eIOError, "rack.input used after its request finished");
-  return *ref->ts;
-}
+// Detached (ThreadState::resetRequest) before the exchange is let go, so a
+// live one always has the exchange and its body stream.
+ThreadState& liveInput(VALUE self) { return liveNativeState(self, &kStreamedInputType, "rack.input"); }
 
 struct TakeCall {
   BodyStream* stream;
@@ -163,17 +154,6 @@ void defineStreamedInput(VALUE hyperion) {
   rb_define_method(input, "external_encoding", RUBY_METHOD_FUNC(inputEncoding), 0);
 }
 
-VALUE newStreamedInput(ThreadState& ts) {
-  // Allocate the wrapper first: if that raises, nothing C++ owns is lost.
-  VALUE object = rb_data_typed_object_wrap(g_streamed_input_class, nullptr, &kStreamedInputType);
-  InputRef* ref = nullptr;
-  cxxGuard([&] { ref = new InputRef{&ts}; });
-  RTYPEDDATA_DATA(object) = ref;
-  return object;
-}
-
-void detachStreamedInput(VALUE object) {
-  if (auto* ref = static_cast<InputRef*>(rb_check_typeddata(object, &kStreamedInputType))) ref->ts = nullptr;
-}
+VALUE newStreamedInput(ThreadState& ts) { return newNativeRef(g_streamed_input_class, &kStreamedInputType, ts); }
 
 }  // namespace hyperion::rb

@@ -127,9 +127,7 @@ class Http2RfcTest < Minitest::Test
   def test_a_stalled_request_body_gets_408
     srv = start_server(APP, args: ['--body-timeout', '1s'])
     client = RawH2.new(srv.port)
-    block = "\x83\x86".b + RawH2.literal(':path', '/upload') + RawH2.literal(':authority', 'localhost') +
-            RawH2.literal('content-length', '100')
-    client.frame(:headers, 0x4, 1, block)
+    client.frame(:headers, 0x4, 1, RawH2.request_block('/upload', [%w[content-length 100]], post: true))
     client.frame(:data, 0, 1, 'x' * 10)
     headers, = expect_frame(client, :headers, timeout: 10 * E2E::SLOW)
     assert_includes headers.payload.b, '408'.b
@@ -144,17 +142,14 @@ class Http2RfcTest < Minitest::Test
   def test_an_oversized_body_is_refused_before_it_is_sent
     srv = start_server(APP, args: ['--max-body-bytes', '1000'])
     client = RawH2.new(srv.port)
-    block = "\x83\x86".b + RawH2.literal(':path', '/upload') + RawH2.literal(':authority', 'localhost') +
-            RawH2.literal('content-length', '5000')
-    client.frame(:headers, 0x4, 1, block)
+    client.frame(:headers, 0x4, 1, RawH2.request_block('/upload', [%w[content-length 5000]], post: true))
     headers, = expect_frame(client, :headers)
     assert_includes headers.payload.b, '413'.b
     assert wait_for_log(srv, /rejected HTTP\/2 request .*stream 1.*declared request body over the limit -> 413/)
     client.close
 
     client = RawH2.new(srv.port)
-    client.frame(:headers, 0x4, 1, "\x83\x86".b + RawH2.literal(':path', '/upload') +
-                                   RawH2.literal(':authority', 'localhost'))
+    client.frame(:headers, 0x4, 1, RawH2.request_block('/upload', post: true))
     client.frame(:data, 0, 1, 'x' * 800)
     client.frame(:data, 0, 1, 'x' * 800)
     headers, = expect_frame(client, :headers)

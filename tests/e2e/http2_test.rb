@@ -244,9 +244,7 @@ class Http2Test < Minitest::Test
 
   def test_request_trailers_reach_the_app
     client = RawH2.new(server.port)
-    block = +"\x83\x86".b # :method POST, :scheme http
-    block << RawH2.literal(':path', '/request_trailers') << RawH2.literal(':authority', 'localhost')
-    client.frame(:headers, 0x4, 1, block)
+    client.frame(:headers, 0x4, 1, RawH2.request_block('/request_trailers', post: true))
     client.frame(:data, 0, 1, 'the body')
     client.frame(:headers, 0x5, 1, RawH2.literal('x-request-checksum', 'abc123'))
     frames = client.read_until { |f| f.type == :data && f.flags.anybits?(1) }
@@ -261,8 +259,7 @@ class Http2Test < Minitest::Test
   # memory, from a client that never reads: each connection is ended with a
   # log line, and another client is answered at once.
   def test_settings_ping_continuation_and_empty_data_floods_are_cut_off
-    empty_data_stream = RawH2.frame_bytes(:headers, 0x4, 1, "\x83\x86".b + RawH2.literal(':path', '/upload') +
-                                                             RawH2.literal(':authority', 'localhost'))
+    empty_data_stream = RawH2.frame_bytes(:headers, 0x4, 1, RawH2.request_block('/upload', post: true))
     floods = {
       'SETTINGS' => [RawH2.frame_bytes(:settings, 0, 0, [3, 100].pack('nN')) * 200_000, /Flooding was detected/],
       'PING' => [RawH2.frame_bytes(:ping, 0, 0, '12345678') * 200_000, /Flooding was detected/],

@@ -70,7 +70,7 @@ class Http2Session final : public server::Session {
   void dispatch(std::int32_t id, Stream& stream);
   // Opens the stream's window again for `n` body bytes the app (or the
   // buffer) took.
-  void consumed(std::int32_t id, Stream& stream, std::size_t n);
+  void consumed(std::int32_t id, std::size_t n);
   bool answerNatively(std::int32_t id, Stream& stream, int& handler_id);
   // Submits the response head (and whether a body follows) for the stream.
   void submitHead(std::int32_t id, Stream& stream, int status, const http::HeaderList& headers,

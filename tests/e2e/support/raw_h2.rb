@@ -51,8 +51,10 @@ class RawH2
     out << [n].pack('C')
   end
 
-  def self.request_block(path, extra = [])
-    block = +"\x82\x86".b # :method GET, :scheme http (static table)
+  # :method GET (or POST), :scheme http from the static table, then the path,
+  # the authority and `extra` as literals.
+  def self.request_block(path, extra = [], post: false)
+    block = (post ? +"\x83\x86" : +"\x82\x86").b
     block << literal(':path', path) << literal(':authority', 'localhost')
     extra.each { |name, value| block << literal(name, value) }
     block
