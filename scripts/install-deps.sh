@@ -9,8 +9,10 @@ set -euo pipefail
 profile=${1:-build}
 # ruby-rack: the server loads config.ru with Rack::Builder, so it is needed to run at all.
 build=(build-essential cmake pkg-config ruby ruby-dev ruby-rack libssl-dev libnghttp2-dev liburing-dev node-llhttp
-       libfmt-dev libspdlog-dev zlib1g-dev googletest libgtest-dev)
-test=(ruby-sinatra ruby-rails curl nghttp2-client python3-h2 ruby-grpc clang libclang-rt-14-dev)
+       libfmt-dev libspdlog-dev zlib1g-dev libhiredis-dev googletest libgtest-dev)
+# node-ws: the strict WebSocket client of the e2e tests; redis-server: started by the pub/sub tests.
+test=(ruby-sinatra ruby-rails curl nghttp2-client python3-h2 ruby-grpc clang libclang-rt-14-dev nodejs node-ws
+      redis-server ruby-faye-websocket ruby-actioncable)
 bench=(puma nginx-light wrk gnuplot-nox util-linux curl openssl)
 
 case "$profile" in

@@ -1,4 +1,5 @@
 #include "hyperion/config/cli.hpp"
+#include "hyperion/websocket/pubsub_message.hpp"
 
 #include <charconv>
 #include <cctype>
@@ -306,6 +307,65 @@ const std::map<std::string, OptionSpec>& longOptions() {
       {"body-memory-bytes", {"body_memory_bytes", true, intoBytes(&Limits::body_memory_bytes)}},
       {"header-timeout", {"header_timeout", true, intoDuration(&Limits::header_timeout)}},
       {"body-timeout", {"body_timeout", true, intoDuration(&Limits::body_timeout)}},
+      {"ws-max-message-bytes", {"ws_max_message_bytes", true,
+                                [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = parseByteSize(v);
+         if (!n || *n < 125) return "expects a size of at least 125 bytes, such as 1m";
+         s.websocket.max_message_bytes = static_cast<std::size_t>(*n);
+         return std::nullopt;
+       }}},
+      {"ws-idle-timeout", {"ws_idle_timeout", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto d = v == "off" ? std::optional<std::chrono::milliseconds>(0) : parseDuration(v);
+         if (!d) return "expects a duration such as 60s, or off";
+         s.websocket.idle_timeout = *d;
+         return std::nullopt;
+       }}},
+      {"ws-ping-interval", {"ws_ping_interval", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto d = v == "off" ? std::optional<std::chrono::milliseconds>(0) : parseDuration(v);
+         if (!d) return "expects a duration such as 30s, or off";
+         s.websocket.ping_interval = *d;
+         return std::nullopt;
+       }}},
+      {"ws-deflate", {"ws_deflate", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         const std::string m = !v.empty() && v[0] == ':' ? v.substr(1) : v;
+         if (m == "off") s.websocket.permessage_deflate = WsDeflateMode::Off;
+         else if (m == "auto") s.websocket.permessage_deflate = WsDeflateMode::Auto;
+         else if (m == "on") s.websocket.permessage_deflate = WsDeflateMode::On;
+         else return "expects off, auto or on";
+         return std::nullopt;
+       }}},
+      {"ws-origin", {"ws_origins", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         std::size_t start = 0;
+         while (start <= v.size()) {
+           std::size_t comma = v.find(',', start);
+           if (comma == std::string::npos) comma = v.size();
+           std::string origin = v.substr(start, comma - start);
+           while (!origin.empty() && origin.front() == ' ') origin.erase(0, 1);
+           while (!origin.empty() && origin.back() == ' ') origin.pop_back();
+           if (!origin.empty()) s.websocket.allowed_origins.push_back(origin);
+           start = comma + 1;
+         }
+         return std::nullopt;
+       }}},
+      {"ws-backpressure-bytes", {"ws_backpressure_bytes", true,
+                                 [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = parseByteSize(v);
+         if (!n || *n < 1) return "expects a size such as 1m";
+         s.websocket.backpressure_bytes = static_cast<std::size_t>(*n);
+         return std::nullopt;
+       }}},
+      {"ws-max-pending-bytes", {"ws_max_pending_bytes", true,
+                                [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = parseByteSize(v);
+         if (!n || *n < 1) return "expects a size such as 16m";
+         s.websocket.max_pending_bytes = static_cast<std::size_t>(*n);
+         return std::nullopt;
+       }}},
+      {"ws-pubsub", {"ws_pubsub", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (!v.empty() && !websocket::parseRedisUrl(v)) return "expects redis://[:PASSWORD@]HOST[:PORT][/DB]";
+         s.websocket.pubsub = v;
+         return std::nullopt;
+       }}},
       {"keepalive-timeout", {"keepalive_timeout", true, intoDuration(&Limits::keepalive_timeout)}},
       {"write-timeout", {"write_timeout", true, intoDuration(&Limits::write_timeout)}},
   };
@@ -504,6 +564,20 @@ HTTP/2 (over TLS by ALPN, on plain binds by prior knowledge)
       --h2-initial-window-size N  each stream's window for request bodies (default 1m)
       --h2-max-frame-size N  the largest frame accepted (default 16384)
       --h2-max-header-list-size N  request header list limit (default --max-header-bytes)
+
+WebSocket (see docs/WEBSOCKET.md; config `websocket do ... end`)
+      --ws-max-message-bytes N   a larger message (after inflation) is closed 1009 (default 1m)
+      --ws-idle-timeout T    nothing received for T: close 1001 (default 60s; off)
+      --ws-ping-interval T   ping a client that has sent nothing for T (default 30s; off)
+      --ws-deflate MODE      permessage-deflate: off, auto (default: when offered,
+                             messages of 256 bytes or more) or on (every message)
+      --ws-origin LIST       accept only these Origins (comma-separated; default any)
+      --ws-backpressure-bytes N  unread bytes past which client.write returns false
+                             and on_drained follows (default 1m)
+      --ws-max-pending-bytes N   unread bytes past which the connection is closed
+                             1008 (default 16m)
+      --ws-pubsub URL        Hyperion.publish across servers: redis://HOST:PORT/DB
+                             (default: across this server's workers only)
 
 HTTP limits (each answered without reaching Ruby)
       --max-header-bytes N   header block size, else 431 (default 64k)

@@ -10,6 +10,7 @@
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/connection.hpp"
 #include "hyperion/server/loop_mailbox.hpp"
+#include "hyperion/websocket/handshake.hpp"
 
 namespace hyperion::http1 {
 
@@ -51,8 +52,58 @@ void Http1Session::onInput(Connection& conn) {
         return;
       }
     }
-    dispatch(conn, std::move(request));
+    bool websocket = false;
+    if (request.upgrade) {
+      auto check = websocket::checkUpgrade(request, host_.settings().websocket.allowed_origins);
+      if (check.verdict == websocket::UpgradeCheck::Verdict::Reject) {
+        rejectWebSocket(conn, check);
+        return;
+      }
+      websocket = check.verdict == websocket::UpgradeCheck::Verdict::Accept;
+    }
+    dispatch(conn, std::move(request), websocket);
   }
+}
+
+void Http1Session::rejectWebSocket(Connection& conn, const websocket::UpgradeCheck& check) {
+  // Answered here: the app never sees a handshake it could not accept.
+  spdlog::info("rejected WebSocket handshake from {}: {} -> {}", conn.peer.remote_addr, check.reason, check.status);
+  std::string body = check.reason + "\n";
+  std::string head = "HTTP/1.1 " + std::to_string(check.status) + " " + std::string(reasonPhrase(check.status)) +
+                     "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+                     "\r\nConnection: close\r\n";
+  if (check.status == 426) head += "Sec-WebSocket-Version: 13\r\n";
+  head += "\r\n";
+  host_.queueOutput(conn, head + body, nullptr);
+  conn.close_after_flush = true;
+  conn.linger_on_close = true;
+  conn.input.clear();
+  conn.input_offset = 0;
+  host_.flush(conn);
+  if (conn.output.empty()) host_.closeWhenDone(conn);
+}
+
+void Http1Session::acceptWebSocket(Connection& conn, const std::shared_ptr<Exchange>& exchange,
+                                   const std::string& protocol) {
+  const Request& request = exchange->request();
+  const std::string* key = request.header("sec-websocket-key");
+  const std::string* extensions = request.header("sec-websocket-extensions");
+  const auto& settings = host_.settings().websocket;
+  const auto mode = settings.permessage_deflate == config::WsDeflateMode::Off   ? websocket::DeflateMode::Off
+                    : settings.permessage_deflate == config::WsDeflateMode::On ? websocket::DeflateMode::On
+                                                                               : websocket::DeflateMode::Auto;
+  auto agreement = extensions ? websocket::negotiateDeflate(*extensions, mode) : std::nullopt;
+  host_.queueOutput(conn,
+                    websocket::switchingProtocolsHead(key ? *key : std::string(), protocol,
+                                                      agreement ? agreement->response : std::string()),
+                    nullptr);
+  host_.flushSoon(conn);
+  const double ms = std::chrono::duration<double, std::milli>(host_.now() - exchange->startedAt()).count();
+  log::logAccess({conn.peer.remote_addr, request.method, request.target, request.protocol(), 101, 0, ms});
+  std::optional<websocket::DeflateParams> params;
+  if (agreement) params = agreement->params;
+  // Destroys this session: nothing of it may be touched after.
+  host_.switchToWebSocket(conn, exchange, params);
 }
 
 void Http1Session::onWritable(Connection& conn) {
@@ -61,11 +112,12 @@ void Http1Session::onWritable(Connection& conn) {
   if (!in_flight_ && (conn.close_after_flush || conn.peer_closed)) host_.closeWhenDone(conn);
 }
 
-void Http1Session::dispatch(Connection& conn, Request request) {
+void Http1Session::dispatch(Connection& conn, Request request, bool websocket) {
   int handler_id = -1;
   if (answerNatively(conn, request, handler_id)) return;  // onInput goes on to the next request
   auto exchange = std::make_shared<Exchange>(conn.id, std::move(request), conn.peer, host_.mailbox());
   exchange->setRouteHandler(handler_id);
+  if (websocket) exchange->setWebSocketOffered();
   in_flight_ = exchange;
   host_.dispatch(std::move(exchange));
 }
@@ -101,6 +153,11 @@ void Http1Session::onMessage(Connection& conn, LoopMessage& message) {
     case LoopMessage::Kind::Hijack:
       onHijack(conn, message.exchange);
       break;
+    case LoopMessage::Kind::Upgrade: {
+      std::shared_ptr<Exchange> upgraded = std::move(in_flight_);
+      acceptWebSocket(conn, upgraded, message.path);  // destroys this session
+      return;
+    }
     case LoopMessage::Kind::SendFile:
       if (conn.broken) {
         exchange.onClientGone();

@@ -14,6 +14,7 @@
 #include "hyperion/log/logger.hpp"
 #include "hyperion/proc/signals.hpp"
 #include "hyperion/server/dispatch_queue.hpp"
+#include "hyperion/websocket/pubsub.hpp"
 #include "hyperion/server/http_server.hpp"
 #include "hyperion/static/static_directory.hpp"
 
@@ -124,6 +125,15 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   ::pthread_sigmask(SIG_BLOCK, &all, &old_mask);
   std::thread loop([&server] { server.run(); });
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  // Hyperion.publish: to this worker's loop, the other workers, Redis.
+  websocket::PubSub::Options pubsub_options;
+  pubsub_options.worker_index = spec.index;
+  pubsub_options.workers = spec.ready_fd >= 0 ? settings.workers : 0;
+  pubsub_options.group = ::getppid();
+  pubsub_options.redis = settings.websocket.pubsub;
+  websocket::PubSub pubsub(pubsub_options, server.loopMailbox());
+  pubsub.start();
+  host.setPublisher(&pubsub);
   host.startRubyThreads(settings.threads, queue);
   spdlog::info("worker {} ready: {} Ruby threads, {}", spec.index, settings.threads, server.ioDescription());
   if (spec.ready_fd >= 0) {
@@ -157,6 +167,8 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   if (drained) loop.join();
   else loop.detach();  // the process ends below; the loop dies with it
   spdlog::info("worker {} exiting", spec.index);
+  host.setPublisher(nullptr);  // the Ruby threads are gone; at_exit code may still call publish
+  pubsub.stop();
   host.exitProcess(0);
   std::abort();  // not reached: exitProcess ends the process
 }

@@ -154,6 +154,9 @@ void initEnvKeys(RubyRuntime& rt) {
   k.rack_after_reply = frozen("rack.after_reply");
   k.hijack_buffered = frozen("hyperion.hijack_buffered");
   k.request_trailers = frozen("hyperion.request_trailers");
+  k.rack_upgrade_p = frozen("rack.upgrade?");
+  k.rack_upgrade = frozen("rack.upgrade");
+  k.rack_upgrade_protocol = frozen("rack.upgrade.protocol");
   k.http_1_1 = frozen("HTTP/1.1");
   k.http_1_0 = frozen("HTTP/1.0");
   k.http_2 = frozen("HTTP/2");
@@ -220,6 +223,9 @@ VALUE buildEnv(ThreadState& ts) {
   }
   const bool hijackable = ts.exchange->hijackable();
   if (!hijackable) rb_hash_aset(env, k.rack_hijack_p, Qfalse);
+  // A handshake the loop found valid: the app may answer it by setting
+  // env['rack.upgrade'] (Iodine's and Agoo's convention).
+  if (ts.exchange->webSocketOffered()) rb_hash_aset(env, k.rack_upgrade_p, ID2SYM(rb_intern("websocket")));
 
   const bool chunked_body = request.header("transfer-encoding") != nullptr;
   for (const http1::Header& header : request.headers) {

@@ -368,6 +368,19 @@ int handleExchange(ThreadState& ts) {
   bool ignored = false;
   int jump = step(ts, "in call", callApp, failed);
 
+  if (!ts.hijacked && jump == 0 && !failed && webSocketRequested(ts)) {
+    // env['rack.upgrade'] on a valid handshake: the 101 is the loop's,
+    // whatever status the app returned; this request ends here.
+    jump = step(ts, "accepting the WebSocket upgrade", acceptWebSocket, failed);
+    if (jump == 0 && !failed) {
+      step(ts, "in body.close", closeBody, ignored);
+      step(ts, "closing rack.input", closeInput, ignored);
+      ts.hijack_open = false;
+      ts.rt->queue->jobDone();
+      return 0;
+    }
+  }
+
   if (ts.hijacked) {
     // Full hijack: the socket is the app's now; nothing more is written.
   } else if (jump != 0) {

@@ -117,6 +117,8 @@ class RubyHost final : public proc::AppHost {
         const_cast<std::function<void()>*>(&fn), nullptr, nullptr);
   }
 
+  void setPublisher(websocket::Publisher* publisher) override { rt_.publisher = publisher; }
+
   void startRubyThreads(int count, server::DispatchQueue& queue) override {
     rt_.queue = &queue;
     queue.setThreads(static_cast<std::size_t>(count));
@@ -225,6 +227,7 @@ Result<bool> bootRuby(int argc, char** argv, void* stack_marker) {
   rb_define_const(g_hyperion, "VERSION", rb_obj_freeze(rb_str_new_cstr(HYPERION_VERSION)));
   defineNativeClasses(g_hyperion);
   defineStreamedInput(g_hyperion);
+  defineWebSocket(g_hyperion);
   std::string error;
   for (const EmbeddedRubyFile* file = kEmbeddedRubyFiles; file->path; ++file) {
     const std::string shown_path = std::string("<hyperion>/") + file->path;

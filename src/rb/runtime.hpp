@@ -13,6 +13,10 @@
 #include "hyperion/static/route_table.hpp"
 #include "ruby_api.hpp"
 
+namespace hyperion::websocket {
+class Publisher;
+}
+
 namespace hyperion::rb {
 
 // Frozen, deduplicated Strings, built once: the keys and common values of
@@ -23,7 +27,7 @@ struct EnvKeys {
       request_uri, request_path, remote_addr, content_type, content_length, server_software, gateway_interface,
       http_version, rack_input, rack_errors, rack_hijack_p, rack_hijack, rack_hijack_io, rack_url_scheme,
       rack_multithread, rack_multiprocess, rack_run_once, rack_version, rack_response_finished, rack_after_reply,
-      hijack_buffered, request_trailers;
+      hijack_buffered, request_trailers, rack_upgrade_p, rack_upgrade, rack_upgrade_protocol;
   VALUE http_1_1, http_1_0, http_2, empty, empty_binary, localhost;
   VALUE method_get, method_post, method_head, method_put, method_delete, method_patch, method_options;
   VALUE port_80, port_443, https, https_on, scheme_https;
@@ -49,6 +53,11 @@ struct RubyRuntime {
   bool stopping = false;  // a Ruby thread that dies now is not replaced
   static_files::RouteTable routes;          // Hyperion::Server.handle_static / handle
   std::vector<std::string> rails_public;    // auto-detected static dir, if any
+  // WebSocket clients with an open connection, by connection id: what keeps
+  // each Hyperion::WebSocket::Client (and its handler and env) alive while
+  // the loop may still send it events. A Hash, marked with the runtime.
+  VALUE websocket_clients = Qnil;
+  websocket::Publisher* publisher = nullptr;  // Hyperion.publish; set by the worker
 };
 
 // The one RubyRuntime of this process, created (with its GC root) by
@@ -131,6 +140,18 @@ VALUE adoptFd(ThreadState& ts, VALUE klass, int fd, const char* mode);
 // Takes the client socket from the loop (full hijack, or partial after the
 // head went out): sets ts.hijacked, ts.hijack_io, env['rack.hijack_io'].
 VALUE takeClientSocket(ThreadState& ts);
+
+// websocket.cpp: the rack.upgrade API (docs/WEBSOCKET.md).
+void defineWebSocket(VALUE hyperion);
+// The app set env['rack.upgrade'] on a handshake the loop accepted.
+bool webSocketRequested(const ThreadState& ts);
+// Accepts it: the 101 and the connection's switch are the loop's; the
+// handler's events come back as jobs for runWebSocketEvents. Ruby calls
+// inside: run under protect().
+void acceptWebSocket(ThreadState& ts);
+// A job for an upgraded connection: runs its queued events in order.
+// Returns a jump state to re-raise (Thread#kill) or 0.
+int runWebSocketEvents(ThreadState& ts);
 
 // thread_pool.cpp
 VALUE wrapThreadState(ThreadState* ts);  // TypedData that marks and frees it

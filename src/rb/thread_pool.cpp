@@ -66,6 +66,14 @@ int serveUntilClosed(ThreadState& ts) {
       spdlog::warn("exception raised into idle Ruby thread hyperion-rb-{}: {}", ts.index, describeException(error));
       continue;
     }
+    if (ts.exchange->webSocket()) {
+      // An upgraded connection with events for its handler (the request
+      // that upgraded it was answered long ago).
+      const int jump = runWebSocketEvents(ts);
+      ts.resetRequest();
+      if (jump) return jump;
+      continue;
+    }
     if (ts.exchange->clientGone()) {
       // The client left while the request waited for a thread (a reset h2
       // stream, a closed socket): nobody would read the answer, so the app

@@ -7,6 +7,7 @@
 #include "hyperion/http2/session.hpp"
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/http_server.hpp"
+#include "hyperion/websocket/session.hpp"
 
 namespace hyperion::server {
 namespace {
@@ -21,7 +22,7 @@ constexpr std::size_t kMaxBufferedWhileBusy = 1024 * 1024;
 void HttpServer::onReadable(Connection& conn) {
   if (conn.broken || conn.peer_closed) return;
   for (;;) {
-    if (conn.session->busy() && conn.pendingInput() >= kMaxBufferedWhileBusy) {
+    if (conn.session->holdsInput() && conn.pendingInput() >= kMaxBufferedWhileBusy) {
       conn.read_paused = true;  // the session resumes reading when it is free
       break;
     }
@@ -79,7 +80,7 @@ void HttpServer::onReceived(Connection& conn, const char* data, std::size_t n) {
       conn.input.clear();
       conn.input_offset = 0;
     }
-    if (conn.session->busy() && conn.pendingInput() >= kMaxBufferedWhileBusy && !conn.hijack_waiting) {
+    if (conn.session->holdsInput() && conn.pendingInput() >= kMaxBufferedWhileBusy && !conn.hijack_waiting) {
       conn.read_paused = true;  // the session resumes reading when it is free
       stopRecv(conn);
     }
@@ -125,6 +126,17 @@ void HttpServer::switchToHttp2(Connection& conn, http1::Request&& request, const
   conn.session = std::move(session);  // the HTTP/1 session that asked goes here
   h2.acceptUpgrade(std::move(request), settings);
   h2.onInput(conn);  // the server's SETTINGS after the 101, and the client's preface if it is here
+}
+
+void HttpServer::switchToWebSocket(Connection& conn, std::shared_ptr<Exchange> exchange,
+                                   const std::optional<websocket::DeflateParams>& deflate) {
+  auto session = std::make_unique<websocket::WebSocketSession>(static_cast<SessionHost&>(*this), conn,
+                                                                std::move(exchange), deflate);
+  websocket::WebSocketSession& ws = *session;
+  conn.session = std::move(session);  // the HTTP/1 session that asked goes here
+  conn.idle_since = now_;
+  ws.onInput(conn);  // frames the client sent right behind its handshake
+  if (conn.read_paused && !ws.holdsInput()) resumeReading(conn);
 }
 
 void HttpServer::handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) {

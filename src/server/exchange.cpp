@@ -100,6 +100,33 @@ void Exchange::bodyConsumed(std::size_t n) {
   post(std::move(message));
 }
 
+void Exchange::upgradeToWebSocket(std::shared_ptr<websocket::Channel> channel, std::string protocol) {
+  websocket_ = std::move(channel);
+  LoopMessage message{LoopMessage::Kind::Upgrade, shared_from_this(), {}, true};
+  message.path = std::move(protocol);
+  post(std::move(message));
+}
+
+void Exchange::wsSend(std::string payload, bool binary) {
+  if (clientGone()) return;
+  unsent_.fetch_add(payload.size(), std::memory_order_acq_rel);
+  post(LoopMessage{LoopMessage::Kind::WsSend, shared_from_this(), std::move(payload), !binary});
+}
+
+void Exchange::wsClose(std::uint16_t code, std::string reason) {
+  if (clientGone()) return;
+  LoopMessage message{LoopMessage::Kind::WsClose, shared_from_this(), std::move(reason), true};
+  message.size = code;
+  post(std::move(message));
+}
+
+void Exchange::wsSubscribe(std::string channel, bool subscribe) {
+  if (clientGone()) return;
+  LoopMessage message{LoopMessage::Kind::WsSubscribe, shared_from_this(), {}, subscribe};
+  message.path = std::move(channel);
+  post(std::move(message));
+}
+
 void Exchange::onBytesWritten(std::size_t n) {
   std::size_t before = unsent_.fetch_sub(n);
   if (waiting_.load() && before - n <= wake_at_.load()) {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "hyperion/http1/session.hpp"
+#include "hyperion/websocket/frame.hpp"
 #include "hyperion/log/logger.hpp"
 
 namespace hyperion::server {
@@ -358,6 +359,10 @@ void HttpServer::handleMessage(LoopMessage& message) {
     startDraining();
     return;
   }
+  if (message.kind == LoopMessage::Kind::Publish) {
+    publishLocally(message);
+    return;
+  }
   if (message.kind == LoopMessage::Kind::Wake || !message.exchange) return;
   Exchange& exchange = *message.exchange;
   Connection* conn = find(exchange.connectionId());
@@ -369,6 +374,18 @@ void HttpServer::handleMessage(LoopMessage& message) {
     return;
   }
   conn->session->onMessage(*conn, message);
+}
+
+void HttpServer::publishLocally(LoopMessage& message) {
+  const auto* subscribers = subscriptions_.find(message.path);
+  if (!subscribers) return;
+  // Framed once, uncompressed (permessage-deflate allows any message to go
+  // out plain), and shared by every subscriber's output queue.
+  auto frame = std::make_shared<const std::string>(
+      websocket::buildFrame(message.complete ? websocket::Opcode::Text : websocket::Opcode::Binary, message.bytes));
+  // Copied: a delivery that closes a connection must not change the set under us.
+  const std::vector<websocket::Subscriber*> targets(subscribers->begin(), subscribers->end());
+  for (auto* subscriber : targets) subscriber->deliver(frame);
 }
 
 void HttpServer::startDraining() {

@@ -14,6 +14,8 @@ module Hyperion
       tls_session_cache_size tls_ticket_key_rotation tls_ktls
       http2 h2c h2_max_concurrent_streams h2_max_total_streams h2_initial_window_size h2_max_frame_size
       h2_max_header_list_size
+      ws_max_message_bytes ws_idle_timeout ws_ping_interval ws_deflate ws_origins ws_backpressure_bytes
+      ws_max_pending_bytes ws_pubsub
     ].freeze
     HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
 
@@ -96,6 +98,12 @@ module Hyperion
         H2DSL.new(@config).instance_eval(&block)
       end
 
+      # `websocket do permessage_deflate :auto; max_message_bytes 1_048_576; pubsub 'redis://127.0.0.1:6379/0'; end`
+      def websocket(&block)
+        ::Kernel.raise ConfigError, "#{where}: websocket needs a block" unless block
+        WebSocketDSL.new(@config).instance_eval(&block)
+      end
+
       HOOKS.each do |hook|
         define_method(hook) do |&block|
           ::Kernel.raise ConfigError, "#{where}: #{hook} needs a block" unless block
@@ -162,6 +170,21 @@ module Hyperion
       def initial_window_size(value) = @config.settings['h2_initial_window_size'] = value.to_s
       def max_frame_size(value) = @config.settings['h2_max_frame_size'] = value.to_s
       def max_header_list_size(value) = @config.settings['h2_max_header_list_size'] = value.to_s
+    end
+
+    # `websocket do permessage_deflate :auto; max_message_bytes 1048576; idle_timeout 60; ping_interval 30;
+    #  origins %w[https://app.example]; backpressure_bytes 1048576; max_pending_bytes 16777216;
+    #  pubsub 'redis://127.0.0.1:6379/0'; end` (nil for a timeout turns it off)
+    class WebSocketDSL < SectionDSL
+      def initialize(config) = super(config, 'websocket')
+      def permessage_deflate(mode) = @config.settings['ws_deflate'] = mode.to_s
+      def max_message_bytes(value) = @config.settings['ws_max_message_bytes'] = value.to_s
+      def idle_timeout(value) = @config.settings['ws_idle_timeout'] = value.nil? || value == false ? 'off' : value.to_s
+      def ping_interval(value) = @config.settings['ws_ping_interval'] = value.nil? || value == false ? 'off' : value.to_s
+      def origins(list) = @config.settings['ws_origins'] = Array(list).join(',')
+      def backpressure_bytes(value) = @config.settings['ws_backpressure_bytes'] = value.to_s
+      def max_pending_bytes(value) = @config.settings['ws_max_pending_bytes'] = value.to_s
+      def pubsub(url) = @config.settings['ws_pubsub'] = url.to_s
     end
 
     # `logging do level :debug; format :json; requests false; end`

@@ -16,6 +16,9 @@ enum class LogFormat { Text, Json };
 // refuse to start. Off: epoll.
 enum class IoUringMode { Auto, On, Off };
 enum class KtlsMode { Auto, On, Off };
+// permessage-deflate: Off never agrees to it; Auto agrees when offered and
+// compresses messages worth it; On agrees and compresses every message.
+enum class WsDeflateMode { Off, Auto, On };
 
 struct Limits {
   std::size_t max_header_bytes = 64 * 1024;        // whole header block -> 431
@@ -76,6 +79,22 @@ struct Settings {
     std::size_t max_header_list_size = 0;          // 0: limits.max_header_bytes
     std::size_t max_total_streams = 0;             // open streams per worker, all connections; 0: unbounded
   } http2;
+  // WebSocket (docs/WEBSOCKET.md), config `websocket do ... end`.
+  struct WebSocket {
+    std::size_t max_message_bytes = 1u << 20;             // larger (or inflating past it) -> close 1009
+    std::chrono::milliseconds idle_timeout{60'000};        // nothing received for this long -> close 1001; 0: never
+    std::chrono::milliseconds ping_interval{30'000};       // a ping when nothing was received for this; 0: never
+    WsDeflateMode permessage_deflate = WsDeflateMode::Auto;
+    std::vector<std::string> allowed_origins;              // empty: any Origin
+    // Queued bytes a client has not read: past backpressure_bytes client.write
+    // returns false and on_drained follows once it is all out; past
+    // max_pending_bytes the connection is closed (1008).
+    std::size_t backpressure_bytes = 1u << 20;
+    std::size_t max_pending_bytes = 16u << 20;
+    // Hyperion.publish beyond this server: redis://host:port/db; empty: the
+    // workers of this server only.
+    std::string pubsub;
+  } websocket;
   // --tls-cert/--tls-key (config `tls do ... end`): the default bind becomes
   // ssl://host:port, and an ssl:// bind without its own cert=/key=/... takes these.
   struct Tls {

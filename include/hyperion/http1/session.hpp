@@ -11,6 +11,10 @@
 #include "hyperion/http1/response.hpp"
 #include "hyperion/server/session.hpp"
 
+namespace hyperion::websocket {
+struct UpgradeCheck;
+}
+
 namespace hyperion::http1 {
 
 class Http1Session final : public server::Session {
@@ -27,7 +31,11 @@ class Http1Session final : public server::Session {
   bool owns(const server::Exchange& exchange) const override { return in_flight_.get() == &exchange; }
 
  private:
-  void dispatch(server::Connection& conn, Request request);
+  void dispatch(server::Connection& conn, Request request, bool websocket = false);
+  void rejectWebSocket(server::Connection& conn, const websocket::UpgradeCheck& check);
+  // The app set env['rack.upgrade']: 101, then the connection is a WebSocket.
+  void acceptWebSocket(server::Connection& conn, const std::shared_ptr<server::Exchange>& exchange,
+                       const std::string& protocol);
   void reject(server::Connection& conn, const ParseError& error);
   // The Ruby thread's protocol-neutral reply, framed for HTTP/1.1.
   std::string frameHead(const server::Exchange& exchange, http::ResponseHead head);

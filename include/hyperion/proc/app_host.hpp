@@ -18,6 +18,9 @@ class DispatchQueue;
 namespace hyperion::static_files {
 class RouteTable;
 }
+namespace hyperion::websocket {
+class Publisher;
+}
 
 namespace hyperion::proc {
 
@@ -43,6 +46,9 @@ class AppHost {
   // them: runWorker ends the process without returning). The Ruby side never
   // sees the loop itself; each request's Exchange says all it needs.
   virtual void startRubyThreads(int count, server::DispatchQueue& queue) = 0;
+  // Where Hyperion.publish hands messages (the worker's pub/sub, which
+  // outlives the Ruby threads); until set, publish returns false.
+  virtual void setPublisher(websocket::Publisher* publisher) = 0;
   // Joins them (the queue must be closed first); kills any still busy after grace.
   virtual void stopRubyThreads(std::chrono::milliseconds grace) = 0;
   // Runs at_exit handlers and finalizers, then ends the process.

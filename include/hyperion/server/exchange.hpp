@@ -16,6 +16,10 @@
 #include "hyperion/http1/request.hpp"
 #include "hyperion/server/body_stream.hpp"
 
+namespace hyperion::websocket {
+class Channel;
+}
+
 namespace hyperion::server {
 
 class LoopMailbox;
@@ -104,6 +108,23 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // loop may let the client send that many more.
   void bodyConsumed(std::size_t n);
 
+  // --- WebSocket (rack.upgrade, docs/WEBSOCKET.md) ---
+  // Set by the loop before dispatch: the request is a WebSocket handshake
+  // the loop found valid (env['rack.upgrade?'] is :websocket).
+  bool webSocketOffered() const { return websocket_offered_; }
+  void setWebSocketOffered() { websocket_offered_ = true; }
+  // Ruby thread: the app accepted it. The loop answers 101 (naming
+  // `protocol`, which the client offered, if not empty), the connection
+  // becomes a WebSocket, and its events reach Ruby through `channel`, with
+  // this exchange as the job that carries them. Replaces finish().
+  void upgradeToWebSocket(std::shared_ptr<websocket::Channel> channel, std::string protocol);
+  const std::shared_ptr<websocket::Channel>& webSocket() const { return websocket_; }
+  // Ruby thread, after the upgrade; never block. Sent bytes count as unsent
+  // until they leave (client.pending).
+  void wsSend(std::string payload, bool binary);
+  void wsClose(std::uint16_t code, std::string reason);
+  void wsSubscribe(std::string channel, bool subscribe);
+
   // Set by the loop for a Hyperion::Server.handle route: which Ruby handler.
   int routeHandler() const { return route_handler_; }
   void setRouteHandler(int id) { route_handler_ = id; }
@@ -133,6 +154,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string hijack_leftover_;
   int route_handler_ = -1;
   std::shared_ptr<BodyStream> body_stream_;
+  bool websocket_offered_ = false;
+  std::shared_ptr<websocket::Channel> websocket_;
 };
 
 }  // namespace hyperion::server

@@ -26,6 +26,7 @@
 #include "hyperion/static/page_cache.hpp"
 #include "hyperion/static/route_table.hpp"
 #include "hyperion/static/static_directory.hpp"
+#include "hyperion/websocket/subscriptions.hpp"
 
 namespace hyperion::server {
 
@@ -37,6 +38,9 @@ class HttpServer final : private SessionHost {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Where Ruby threads post to this loop (Hyperion.publish reaches this
+  // worker's subscribers through it).
+  const std::shared_ptr<LoopMailbox>& loopMailbox() const { return mailbox_; }
   // Runs the loop on the calling thread until shutdown completes.
   void run();
   // Thread-safe. Stop accepting, close idle connections, finish in-flight
@@ -106,6 +110,10 @@ class HttpServer final : private SessionHost {
   void resumeReading(Connection& conn) override;  // after read_paused
   void handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) override;
   void switchToHttp2(Connection& conn, http1::Request&& request, const std::string& settings) override;
+  void switchToWebSocket(Connection& conn, std::shared_ptr<Exchange> exchange,
+                         const std::optional<websocket::DeflateParams>& deflate) override;
+  websocket::Subscriptions& subscriptions() override { return subscriptions_; }
+  void publishLocally(LoopMessage& message);  // a Publish: one frame, every subscriber
   bool admitStream() override {
     if (settings_.http2.max_total_streams != 0 && open_streams_ >= settings_.http2.max_total_streams) return false;
     ++open_streams_;
@@ -150,6 +158,7 @@ class HttpServer final : private SessionHost {
   TransportFactory transport_factory_;
   net::TokenBucket handshake_bucket_{static_cast<double>(settings_.tls.handshake_rate_limit)};
   std::uint64_t handshakes_refused_ = 0;  // since the last warning about them
+  websocket::Subscriptions subscriptions_;
   std::size_t open_streams_ = 0;          // HTTP/2 streams of every connection (admitStream)
   Clock::time_point handshakes_refused_logged_{};
   std::uint64_t next_id_ = 1;

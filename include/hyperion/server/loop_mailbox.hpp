@@ -19,7 +19,15 @@ class Exchange;
 // Replies are protocol-neutral (the connection's session frames them): a
 // head, body bytes as the app produced them, a file, the end.
 struct LoopMessage {
-  enum class Kind { Send, SendFile, Finish, Hijack, BodyConsumed, Shutdown, Wake };
+  enum class Kind {
+    Send, SendFile, Finish, Hijack, BodyConsumed, Shutdown, Wake,
+    // WebSocket (websocket/session.hpp): the app accepted the upgrade (path:
+    // the subprotocol); a message to send (bytes; complete: text); a close
+    // (size: the code, bytes: the reason); a subscription change (path: the
+    // channel; complete: subscribe); a publish to this worker's subscribers
+    // (no exchange; path: the channel, bytes, complete: text).
+    Upgrade, WsSend, WsClose, WsSubscribe, Publish
+  };
   Kind kind = Kind::Wake;
   std::shared_ptr<Exchange> exchange;
   std::string bytes;       // Send: body bytes; Finish: the last ones

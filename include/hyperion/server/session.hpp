@@ -14,6 +14,7 @@
 // Everything here runs on the loop thread.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct Settings;
 namespace hyperion::http1 {
 struct Request;
 }
+namespace hyperion::websocket {
+class Subscriptions;
+struct DeflateParams;
+}  // namespace hyperion::websocket
 namespace hyperion::static_files {
 class RouteLookup;
 class StaticDirectory;
@@ -62,6 +67,9 @@ class Session {
   // Whether a Ruby thread holds one of its exchanges (the fd must stay
   // open until it finishes, so its number cannot be reused under it).
   virtual bool busy() const = 0;
+  // Whether input should stay buffered (and reading pause once enough is):
+  // a Ruby thread is using the connection, or cannot keep up with it.
+  virtual bool holdsInput() const { return busy(); }
   virtual bool owns(const Exchange& exchange) const = 0;
 };
 
@@ -105,6 +113,15 @@ class SessionHost {
   // at once), and `request` is answered as stream 1. `settings` is the
   // decoded HTTP2-Settings payload.
   virtual void switchToHttp2(Connection& conn, http1::Request&& request, const std::string& settings) = 0;
+
+  // The app accepted a WebSocket upgrade and the 101 is queued: the
+  // connection's session becomes a WebSocket one (the calling HTTP/1
+  // session is destroyed: it must return at once), its events going to
+  // `exchange`'s Channel.
+  virtual void switchToWebSocket(Connection& conn, std::shared_ptr<Exchange> exchange,
+                                 const std::optional<websocket::DeflateParams>& deflate) = 0;
+  // This worker's pub/sub subscriptions (WebSocket sessions register here).
+  virtual websocket::Subscriptions& subscriptions() = 0;
 
   // HTTP/2 streams open in this worker, over all its connections
   // (--h2-max-total-streams): false when a new one must be refused.

@@ -12,6 +12,8 @@
 #include "hyperion/server/loop_mailbox.hpp"
 #include "hyperion/static/route_table.hpp"
 #include "hyperion/static/static_directory.hpp"
+#include "hyperion/websocket/session.hpp"
+#include "hyperion/websocket/subscriptions.hpp"
 
 namespace hyperion::testing {
 
@@ -58,6 +60,14 @@ class FakeHost final : public server::SessionHost {
     upgraded_request = request.target;
     upgrade_settings = settings;
   }
+  void switchToWebSocket(Connection& conn, std::shared_ptr<Exchange> exchange,
+                         const std::optional<websocket::DeflateParams>& deflate) override {
+    auto session = std::make_unique<websocket::WebSocketSession>(*this, conn, std::move(exchange), deflate);
+    auto& ws = *session;
+    conn.session = std::move(session);
+    ws.onInput(conn);
+  }
+  websocket::Subscriptions& subscriptions() override { return subscriptions_; }
   bool admitStream() override {
     if (stream_limit != 0 && open_streams >= stream_limit) return false;
     ++open_streams;
@@ -85,6 +95,7 @@ class FakeHost final : public server::SessionHost {
   std::shared_ptr<server::LoopMailbox> mailbox_ = std::make_shared<server::LoopMailbox>();
   static_files::RouteLookup routes_lookup_;
   std::vector<static_files::StaticDirectory> dirs_;
+  websocket::Subscriptions subscriptions_;
 };
 
 // A reply head as the Rack glue makes it.
