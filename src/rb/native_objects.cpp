@@ -329,7 +329,9 @@ VALUE takeClientSocket(ThreadState& ts) {
   // is marked hijacked before anything can raise.
   if (call.fd >= 0) ts.hijacked = true;
   if (call.fd < 0) rb_raise(rb_eIOError, "the client connection is already closed");
-  const char* class_name = ts.exchange->peer().unix_socket ? "UNIXSocket" : "TCPSocket";
+  // Over TLS the fd is the app's end of a socketpair (the loop bridges it).
+  const auto& peer = ts.exchange->peer();
+  const char* class_name = peer.unix_socket || peer.secure ? "UNIXSocket" : "TCPSocket";
   VALUE klass = rb_const_defined(rb_cObject, rb_intern(class_name)) ? rb_const_get(rb_cObject, rb_intern(class_name))
                                                                      : rb_cIO;
   ts.hijack_io = adoptFd(ts, klass, call.fd, nullptr);

@@ -143,6 +143,7 @@ VALUE takeClientSocket(ThreadState& ts);
 
 // websocket.cpp: the rack.upgrade API (docs/WEBSOCKET.md).
 void defineWebSocket(VALUE hyperion);
+void defineWebSocketCodec(VALUE hyperion);  // websocket_codec.cpp
 // The app set env['rack.upgrade'] on a handshake the loop accepted.
 bool webSocketRequested(const ThreadState& ts);
 // Accepts it: the 101 and the connection's switch are the loop's; the

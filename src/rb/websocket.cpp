@@ -81,9 +81,11 @@ VALUE clientWrite(VALUE self, VALUE data) {
     cxxGuard([&] { c.exchange->wsClose(websocket::close_code::kPolicy, "send buffer full"); });
     return Qfalse;
   }
+  const bool over = c.exchange->unsentBytes() + static_cast<std::size_t>(RSTRING_LEN(data)) > limits.backpressure_bytes;
+  if (over) c.exchange->webSocket()->wantDrain();
   cxxGuard([&] { c.exchange->wsSend(std::string(RSTRING_PTR(data), RSTRING_LEN(data)), binary); });
   RB_GC_GUARD(data);
-  return c.exchange->unsentBytes() <= limits.backpressure_bytes ? Qtrue : Qfalse;
+  return over ? Qfalse : Qtrue;
 }
 
 // client.close(code = 1000, reason = '')

@@ -1,5 +1,7 @@
 // Reading: the inbound half of a connection, up to the session.
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -7,6 +9,7 @@
 #include "hyperion/http2/session.hpp"
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/http_server.hpp"
+#include "hyperion/server/bridge_session.hpp"
 #include "hyperion/websocket/session.hpp"
 
 namespace hyperion::server {
@@ -140,12 +143,47 @@ void HttpServer::switchToWebSocket(Connection& conn, std::shared_ptr<Exchange> e
 }
 
 void HttpServer::handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) {
+  if (conn.peer.secure) {
+    bridgeHijack(conn, exchange);
+    return;
+  }
   // From here the socket is the app's: stop watching it and never close it.
   unwatch(conn);
   conn.hijack_waiting = exchange;
   // io_uring: an armed recv could still take bytes meant for the app, so the
   // socket changes hands once its final completion is in.
   if (!conn.recv_armed) finishHijack(conn);
+}
+
+void HttpServer::bridgeHijack(Connection& conn, const std::shared_ptr<Exchange>& exchange) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    spdlog::error("rack.hijack over TLS: socketpair: {}", std::strerror(errno));
+    exchange->completeHijack(-1, {});
+    return;
+  }
+  net::UniqueFd ours(pair[0]);
+  ::fcntl(ours.get(), F_SETFL, ::fcntl(ours.get(), F_GETFL) | O_NONBLOCK);
+  PeerInfo pipe_peer = conn.peer;
+  pipe_peer.secure = false;
+  pipe_peer.unix_socket = true;
+  auto pipe = std::make_unique<Connection>(next_id_++, std::move(ours), nullptr, std::move(pipe_peer));
+  pipe->protocol_settled = true;
+  pipe->session = std::make_unique<BridgeSession>(static_cast<SessionHost&>(*this), conn.id);
+  pipe->idle_since = pipe->last_read = pipe->last_write = now_;
+  Connection* app_side = registerConnection(std::move(pipe));
+  if (!app_side) {
+    ::close(pair[1]);
+    exchange->completeHijack(-1, {});
+    return;
+  }
+  if (uring_) armRecv(*app_side);
+  std::string leftover = conn.input.substr(conn.input_offset);
+  conn.input.clear();
+  conn.input_offset = 0;
+  conn.session = std::make_unique<BridgeSession>(static_cast<SessionHost&>(*this), app_side->id);  // the HTTP/1 one goes
+  if (conn.read_paused) resumeReading(conn);
+  exchange->completeHijack(pair[1], std::move(leftover));
 }
 
 void HttpServer::finishHijack(Connection& conn) {

@@ -282,6 +282,13 @@ Connection* HttpServer::adoptConnection(int fd, const sockaddr_storage& addr, co
   // Upgrade, a WebSocket 101 will replace it and keep conn.input).
   conn.session = std::make_unique<http1::Http1Session>(static_cast<SessionHost&>(*this));
   conn.idle_since = conn.last_read = conn.last_write = now_;
+  return registerConnection(std::move(owned));
+}
+
+Connection* HttpServer::registerConnection(std::unique_ptr<Connection> owned) {
+  Connection& conn = *owned;
+  const std::uint64_t id = conn.id;
+  const int fd = conn.fd.get();
   if (uring_) {  // the caller arms the recv
     connections_.emplace(id, std::move(owned));
     return &conn;

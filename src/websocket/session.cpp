@@ -164,7 +164,6 @@ void WebSocketSession::checkBacklog(bool over_cap) {
     host_.closeNow(conn_);  // a client that reads nothing would never see a close frame
     return;
   }
-  if (pending > ws.backpressure_bytes) drain_wanted_ = true;
 }
 
 void WebSocketSession::deliver(const std::shared_ptr<const std::string>& frame) {
@@ -220,10 +219,10 @@ void WebSocketSession::onMessage(server::Connection& conn, server::LoopMessage& 
 }
 
 void WebSocketSession::onWritable(server::Connection& conn) {
-  if (drain_wanted_ && exchange_->unsentBytes() == 0 && state_ == State::Open) {
-    drain_wanted_ = false;
+  // Everything client.write queued has left (unsent counts what is still
+  // in the mailbox too): the on_drained a `false` from write promised.
+  if (state_ == State::Open && exchange_->unsentBytes() == 0 && channel_->takeDrainWanted())
     push(Event{Event::Kind::Drained, false, {}, 0});
-  }
   if (state_ == State::Closed) host_.closeWhenDone(conn);
 }
 

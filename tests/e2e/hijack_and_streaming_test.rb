@@ -14,7 +14,6 @@ class HijackAndStreamingTest < Minitest::Test
   end
 
   def test_full_hijack_client_gets_exactly_the_apps_bytes
-    skip_hijack_over_tls
     out = server.raw("GET /hijack HTTP/1.1\r\nHost: x\r\n\r\n", timeout: 5)
     assert_equal HIJACK_RESPONSE, out
     # nothing else is written and the server keeps serving
@@ -22,7 +21,6 @@ class HijackAndStreamingTest < Minitest::Test
   end
 
   def test_full_hijack_on_keep_alive_connection_after_a_normal_request
-    skip_hijack_over_tls
     sock = server.socket
     sock.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     first = read_until(sock, /\r\n\r\nok\z/)
@@ -34,7 +32,6 @@ class HijackAndStreamingTest < Minitest::Test
   end
 
   def test_bytes_pipelined_after_hijacked_request_are_handed_over
-    skip_hijack_over_tls
     extra = "EXTRA-BYTES\r\nGET /not-a-request HTTP/1.1\r\n"
     out = server.raw("GET /hijack_buffered HTTP/1.1\r\nHost: x\r\n\r\n#{extra}", timeout: 5)
     status, _headers, body = parse_response(out)
@@ -43,13 +40,11 @@ class HijackAndStreamingTest < Minitest::Test
   end
 
   def test_no_buffered_key_when_nothing_was_pipelined
-    skip_hijack_over_tls
     out = server.raw("GET /hijack_buffered HTTP/1.1\r\nHost: x\r\n\r\n", timeout: 5)
     assert_equal 'buffered="" same_io=true', parse_response(out)[2]
   end
 
   def test_hijacked_socket_is_a_two_way_channel
-    skip_hijack_over_tls
     sock = server.socket
     sock.write("GET /hijack_echo HTTP/1.1\r\nHost: x\r\n\r\nfirst line\n")
     text = read_until(sock, /FIRST LINE\n/)

@@ -245,7 +245,6 @@ class RealAppsTest < Minitest::Test
   end
 
   def test_partial_hijack
-    skip_hijack_over_tls
     server = boot('rack_shapes')
     sock = server.socket
     sock.write("GET /partial_hijack HTTP/1.1\r\nHost: t\r\n\r\n")

@@ -25,6 +25,18 @@ class WebSocketTest < Minitest::Test
     result
   end
 
+  # The app's on_close log, once it has `count` lines (handlers run on the
+  # pool's threads, a moment after the socket closes).
+  def closed_log(server, count)
+    lines = []
+    deadline = Time.now + 5 * E2E::SLOW
+    until lines.size >= count || Time.now > deadline
+      lines.concat(server.http('/closed').body.split("\n"))
+      sleep 0.05
+    end
+    lines
+  end
+
   def ws_url(server, path) = "#{server.tls? ? 'wss' : 'ws'}://127.0.0.1:#{server.port}#{path}"
 
   def test_echo_with_the_strict_client
@@ -179,8 +191,7 @@ class WebSocketTest < Minitest::Test
     c.write(RawWS.frame(1, "\xFF".b)) # a protocol error
     c.frames_until_eof
     c.close
-    sleep 0.3
-    assert_equal ['closed open?=false'] * 3, server.http('/closed').body.split("\n")
+    assert_equal ['closed open?=false'] * 3, closed_log(server, 3)
   end
 
   def test_shutdown_tells_the_handler_then_closes_1001
@@ -206,6 +217,31 @@ class WebSocketTest < Minitest::Test
     close = nil
     close = conn.read_frame(timeout: 5) until close&.opcode == 8
     assert_equal 1001, close.close_code
+  end
+
+  def test_hyperion_websocket_connection_on_a_hijacked_socket
+    server = start_server(APP)
+    conn, status, head = RawWS.connect(server, '/connection', headers: { 'Sec-WebSocket-Protocol' => 'x, echo' })
+    assert_equal [101, 'echo'], [status, head['sec-websocket-protocol']]
+    assert_equal 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=', head['sec-websocket-accept']
+    conn.write(RawWS.frame(1, 'héllo', fin: false) + RawWS.frame(9, 'auto') + RawWS.frame(0, ' wörld'))
+    pong = conn.read_frame
+    assert_equal [10, 'auto'], [pong.opcode, pong.payload]
+    assert_equal 'héllo wörld', conn.read_frame.text
+    conn.write(RawWS.frame(2, "\x00\x01".b))
+    bin = conn.read_frame
+    assert_equal [2, "\x00\x01".b], [bin.opcode, bin.payload]
+    conn.write(RawWS.frame(1, 'ping me'))
+    assert_equal 9, conn.read_frame.opcode
+    assert_equal 'pinged yes', conn.read_frame.text
+    conn.write(RawWS.frame(8, RawWS.close_payload(4000, 'bye')))
+    assert_equal [[8, 4000]], conn.frames_until_eof.map { |f| [f.opcode, f.close_code] }
+    # A protocol violation gets its close code from the same C++ codec.
+    bad, = RawWS.connect(server, '/connection')
+    bad.write(RawWS.frame(1, "\xFF".b))
+    assert_equal [[8, 1007]], bad.frames_until_eof.map { |f| [f.opcode, f.close_code] }
+    assert_equal ['connection closed 4000 bye', 'connection closed 1007 text message is not valid UTF-8'],
+                 closed_log(server, 2)
   end
 
   def test_wss_through_the_tls_transport

@@ -44,9 +44,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   http1::Request& request() { return request_; }
   const PeerInfo& peer() const { return peer_; }
   std::uint64_t connectionId() const { return connection_id_; }
-  // Rack hijack needs the plain socket under HTTP/1: not over TLS (it
-  // carries ciphertext), not over HTTP/2 (it carries other streams too).
-  bool hijackable() const { return !peer_.secure && request_.version_major < 2; }
+  // Rack hijack under HTTP/1 only (an h2 connection carries other streams
+  // too). Over TLS the app gets a plaintext socketpair the loop bridges.
+  bool hijackable() const { return request_.version_major < 2; }
   std::chrono::steady_clock::time_point startedAt() const { return started_; }
 
   // Spare capacity a streamed piece is made with, so the session can frame

@@ -78,6 +78,8 @@ class HttpServer final : private SessionHost {
   bool watchListener(std::size_t listener_index);  // false: epoll_ctl failed (errno)
   void unwatchListener(std::size_t listener_index);
   Connection* adoptConnection(int fd, const sockaddr_storage& addr, const net::Listener& listener);
+  // Watches it (epoll) and keeps it; io_uring: the caller arms its recv.
+  Connection* registerConnection(std::unique_ptr<Connection> owned);
   void unwatch(Connection& conn);         // no more events for it (hijack, broken, closing)
   void awaitWritable(Connection& conn);   // a write hit EAGAIN
 
@@ -109,6 +111,8 @@ class HttpServer final : private SessionHost {
   void closeNow(Connection& conn) override { doomed_.push_back(conn.id); }
   void resumeReading(Connection& conn) override;  // after read_paused
   void handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) override;
+  void bridgeHijack(Connection& conn, const std::shared_ptr<Exchange>& exchange);  // handOver under TLS
+  Connection* connectionById(std::uint64_t id) override { return find(id); }
   void switchToHttp2(Connection& conn, http1::Request&& request, const std::string& settings) override;
   void switchToWebSocket(Connection& conn, std::shared_ptr<Exchange> exchange,
                          const std::optional<websocket::DeflateParams>& deflate) override;

@@ -105,7 +105,11 @@ class SessionHost {
   virtual void closeNow(Connection& conn) = 0;
   // Reading was paused (conn.read_paused) while a request ran: read again.
   virtual void resumeReading(Connection& conn) = 0;
-  // Rack full hijack: the socket leaves the loop for `exchange`'s thread.
+  // Another connection of this loop, or null when it is gone (a
+  // BridgeSession's partner).
+  virtual Connection* connectionById(std::uint64_t id) = 0;
+  // Rack full hijack: the socket leaves the loop for `exchange`'s thread
+  // (over TLS the thread gets a socketpair bridged to it: bridge_session.hpp).
   virtual void handOver(Connection& conn, const std::shared_ptr<Exchange>& exchange) = 0;
 
   // `Upgrade: h2c` was taken: the 101 is written, the connection's session

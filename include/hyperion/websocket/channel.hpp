@@ -45,6 +45,13 @@ class Channel {
   }
   static constexpr std::size_t kHoldAt = 1u << 20;
 
+  // --- Ruby thread --- client.write is about to return false: on_drained
+  // must follow once everything queued has left. Set before the message is
+  // posted, so the loop sees it by the time that message's bytes are out.
+  void wantDrain() { drain_wanted_.store(true, std::memory_order_release); }
+  // --- loop thread --- Whether on_drained is owed (and no longer is).
+  bool takeDrainWanted() { return drain_wanted_.exchange(false, std::memory_order_acq_rel); }
+
   // Whether the socket is still open for writes (client.open?).
   bool open() const { return open_.load(std::memory_order_acquire); }
   void setClosed() { open_.store(false, std::memory_order_release); }
@@ -56,6 +63,7 @@ class Channel {
   bool held_ = false;
   bool scheduled_ = false;
   std::atomic<bool> open_{true};
+  std::atomic<bool> drain_wanted_{false};
 };
 
 }  // namespace hyperion::websocket

@@ -50,7 +50,7 @@ class WebSocketSession final : public server::Session, public Subscriber {
   void queueControl(Opcode opcode, std::string_view payload);
   void queueCounted(std::string frame, std::size_t counted);  // counted: what Ruby added to unsent
   // Past --ws-max-pending-bytes (or `over_cap`, said by client.write): closed
-  // 1008 at once. Past --ws-backpressure-bytes: on_drained once it is out.
+  // 1008 at once.
   void checkBacklog(bool over_cap = false);
   // Sends our close frame (once) and starts waiting for the client's.
   void startClose(std::uint16_t code, std::string_view reason);
@@ -69,7 +69,6 @@ class WebSocketSession final : public server::Session, public Subscriber {
   std::uint16_t close_code_ = close_code::kAbnormal;  // what on_close is told
   bool close_pushed_ = false;
   bool holding_ = false;       // stopped parsing: Ruby has a backlog of our messages
-  bool drain_wanted_ = false;  // pending passed backpressure_bytes: on_drained once it is out
   bool shutdown_sent_ = false;
   server::Clock::time_point closing_since_{};
   server::Clock::time_point last_ping_{};

@@ -257,10 +257,6 @@ module E2E
     # rack.hijack hands the app the raw socket, which over TLS carries
     # ciphertext: the TLS transport offers no hijack (docs/TLS.md; tls_test.rb
     # checks that rack.hijack? is false there).
-    def skip_hijack_over_tls
-      skip 'rack.hijack is unavailable over TLS (docs/TLS.md)' if E2E::TLS_DEFAULT
-    end
-
     # --- additions for the protocol/limits/uploads tests -------------------
 
     # Polls the server log until it matches pattern; returns the match or nil.

@@ -91,6 +91,33 @@ const scenarios = {
     clients.forEach((c) => c.terminate());
     return { joined: joined.map((m) => m.data), received: messages.map((m) => m.data) };
   },
+  // ActionCable's JSON protocol (actioncable-v1-json): two clients join a
+  // room's ChatChannel; one speaks; both must receive the broadcast.
+  async actioncable() {
+    const join = async (name) => {
+      const ws = await open({});
+      const next = async () => {
+        for (;;) {
+          const m = JSON.parse((await ws.next()).data);
+          if (m.type !== 'ping') return m;
+        }
+      };
+      const welcome = await next();
+      const identifier = JSON.stringify({ channel: 'ChatChannel', room: 'lobby' });
+      ws.send(JSON.stringify({ command: 'subscribe', identifier }));
+      const confirm = await next();
+      return { ws, next, identifier, welcome: welcome.type, confirm: confirm.type, name };
+    };
+    const a = await join('alice');
+    const b = await join('bob');
+    a.ws.send(JSON.stringify({ command: 'message', identifier: a.identifier,
+                               data: JSON.stringify({ action: 'speak', text: 'hello room', from: 'alice' }) }));
+    const got = await Promise.all([a.next(), b.next()]);
+    const protocol = a.ws.protocol;
+    a.ws.close();
+    b.ws.close();
+    return { welcome: [a.welcome, b.welcome], confirm: [a.confirm, b.confirm], received: got.map((m) => m.message), protocol };
+  },
 };
 
 (async () => {

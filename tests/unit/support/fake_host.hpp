@@ -55,6 +55,7 @@ class FakeHost final : public server::SessionHost {
     conn.read_paused = false;
     ++resumes;
   }
+  Connection* connectionById(std::uint64_t) override { return nullptr; }
   void handOver(Connection&, const std::shared_ptr<Exchange>& exchange) override { handed_over = exchange; }
   void switchToHttp2(Connection&, http1::Request&& request, const std::string& settings) override {
     upgraded_request = request.target;

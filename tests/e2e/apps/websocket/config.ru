@@ -76,6 +76,16 @@ end
 
 run lambda { |env|
   path = env['PATH_INFO']
+  # Hyperion::WebSocket::Connection on a hijacked socket: a blocking echo
+  # loop on this request's thread, closing with the client's code.
+  if path == '/connection' && env['rack.upgrade?'] == :websocket
+    ws = Hyperion::WebSocket::Connection.accept(env, protocol: 'echo')
+    while (kind, data, reason = ws.recv) && kind != :close
+      ws.send(data == 'ping me' ? "pinged #{ws.ping('p') && 'yes'}" : data)
+    end
+    CLOSED << "connection closed #{data} #{reason}"
+    return [200, {}, []]
+  end
   if path == '/closed'
     lines = []
     lines << CLOSED.pop(true) until CLOSED.empty?

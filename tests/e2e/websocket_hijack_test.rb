@@ -1,0 +1,60 @@
+# frozen_string_literal: true
+
+require_relative 'support/harness'
+require 'open3'
+require 'json'
+
+# Apps that bring their own WebSocket library run over rack.hijack,
+# unmodified: faye-websocket (an echo) and ActionCable (a chat in its JSON
+# protocol, two clients, one broadcast), each on a plain bind and over TLS.
+class WebSocketHijackTest < Minitest::Test
+  include E2E::Helpers
+
+  CLIENT = File.expand_path('support/ws_client.js', __dir__)
+
+  def node(scenario, url, **opts)
+    opts[:ca] = E2E::TLS.server_certificate[:cert] if url.start_with?('wss:')
+    out, err, status = Open3.capture3({ 'NODE_PATH' => '/usr/share/nodejs' }, 'node', CLIENT, scenario, url,
+                                      JSON.generate(opts))
+    assert status.success?, "ws client failed:\n#{err}"
+    result = JSON.parse(out)
+    refute result['error'], "ws client: #{result['error']}"
+    result
+  end
+
+  def url(server, path) = "#{server.tls? ? 'wss' : 'ws'}://127.0.0.1:#{server.port}#{path}"
+
+  def check_faye(server)
+    r = node('echo', url(server, '/'))
+    assert_equal({ 'binary' => false, 'data' => 'hello' }, r['messages'][0])
+    assert_equal({ 'binary' => true, 'data' => [0, 1, 2, 255] }, r['messages'][1])
+    assert_equal({ 'binary' => false, 'length' => 300_000, 'same' => true }, r['messages'][3])
+    assert_equal 'fragmented 😀', r['messages'][4]['data']
+    assert_equal 1000, r['close']['code']
+    assert_equal 'faye app', server.http('/').body, 'the worker keeps serving HTTP'
+  end
+
+  def test_faye_websocket_echo
+    check_faye(start_server(E2E.app('faye'), bind: 'tcp://127.0.0.1:0'))
+  end
+
+  def test_faye_websocket_echo_over_tls
+    check_faye(start_server(E2E.app('faye'), bind: E2E::TLS.default_bind))
+  end
+
+  def check_cable(server)
+    r = node('actioncable', url(server, '/cable'), protocols: %w[actioncable-v1-json actioncable-unsupported])
+    assert_equal %w[welcome welcome], r['welcome']
+    assert_equal %w[confirm_subscription confirm_subscription], r['confirm']
+    assert_equal [{ 'text' => 'hello room', 'from' => 'alice' }] * 2, r['received']
+    assert_equal 'actioncable-v1-json', r['protocol']
+  end
+
+  def test_actioncable_chat
+    check_cable(start_server(E2E.app('actioncable'), bind: 'tcp://127.0.0.1:0', threads: 4))
+  end
+
+  def test_actioncable_chat_over_tls
+    check_cable(start_server(E2E.app('actioncable'), bind: E2E::TLS.default_bind, threads: 4))
+  end
+end
