@@ -27,6 +27,9 @@ WebSocketSession::WebSocketSession(server::SessionHost& host, server::Connection
   if (deflate) deflater_ = std::make_unique<Deflater>(*deflate);
   last_ping_ = host_.now();
   push(Event{Event::Kind::Open, false, {}, 0});
+  // Upgraded while the server drains: onDrain has been and gone for every
+  // connection, so this one hears it now (else it would hold the drain).
+  if (host_.draining()) onDrain(conn);
 }
 
 WebSocketSession::~WebSocketSession() {

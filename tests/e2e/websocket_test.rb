@@ -239,7 +239,8 @@ class WebSocketTest < Minitest::Test
     # A protocol violation gets its close code from the same C++ codec.
     bad, = RawWS.connect(server, '/connection')
     bad.write(RawWS.frame(1, "\xFF".b))
-    assert_equal [[8, 1007]], bad.frames_until_eof.map { |f| [f.opcode, f.close_code] }
+    frames = bad.frames_until_eof
+    assert_equal [[8, 1007]], frames.map { |f| [f.opcode, f.close_code] }, "frames: #{frames.inspect}\n#{server.log}"
     assert_equal ['connection closed 4000 bye', 'connection closed 1007 text message is not valid UTF-8'],
                  closed_log(server, 2)
   end
