@@ -74,13 +74,7 @@ void Http1Session::rejectWebSocket(Connection& conn, const websocket::UpgradeChe
                      "\r\nConnection: close\r\n";
   if (check.status == 426) head += "Sec-WebSocket-Version: 13\r\n";
   head += "\r\n";
-  host_.queueOutput(conn, head + body, nullptr);
-  conn.close_after_flush = true;
-  conn.linger_on_close = true;
-  conn.input.clear();
-  conn.input_offset = 0;
-  host_.flush(conn);
-  if (conn.output.empty()) host_.closeWhenDone(conn);
+  answerAndClose(conn, head + body);
 }
 
 void Http1Session::acceptWebSocket(Connection& conn, const std::shared_ptr<Exchange>& exchange,
@@ -88,10 +82,7 @@ void Http1Session::acceptWebSocket(Connection& conn, const std::shared_ptr<Excha
   const Request& request = exchange->request();
   const std::string* key = request.header("sec-websocket-key");
   const std::string* extensions = request.header("sec-websocket-extensions");
-  const auto& settings = host_.settings().websocket;
-  const auto mode = settings.permessage_deflate == config::WsDeflateMode::Off   ? websocket::DeflateMode::Off
-                    : settings.permessage_deflate == config::WsDeflateMode::On ? websocket::DeflateMode::On
-                                                                               : websocket::DeflateMode::Auto;
+  const auto mode = host_.settings().websocket.permessage_deflate;
   auto agreement = extensions ? websocket::negotiateDeflate(*extensions, mode) : std::nullopt;
   host_.queueOutput(conn,
                     websocket::switchingProtocolsHead(key ? *key : std::string(), protocol,
@@ -129,7 +120,11 @@ void Http1Session::reject(Connection& conn, const ParseError& error) {
   if (error.status == 500) spdlog::error("{}: {} -> {}", conn.peer.remote_addr, error.reason, error.status);
   else spdlog::info("rejected request from {}: {} -> {}", conn.peer.remote_addr, error.reason, error.status);
   std::string body = std::string(reasonPhrase(error.status)) + "\n";
-  host_.queueOutput(conn, buildSimpleResponse(error.status, body, false), nullptr);
+  answerAndClose(conn, buildSimpleResponse(error.status, body, false));
+}
+
+void Http1Session::answerAndClose(Connection& conn, std::string response) {
+  host_.queueOutput(conn, std::move(response), nullptr);
   conn.close_after_flush = true;
   conn.linger_on_close = true;
   conn.input.clear();

@@ -115,44 +115,41 @@ bool FrameParser::takePayload(const char* data, std::size_t n) {
     unmaskInto(control_);
     return true;
   }
-  const std::size_t before = message_.size();
   if (message_compressed_) {
     scratch_.clear();
     unmaskInto(scratch_);
-    switch (inflater_->inflate(scratch_, false, message_, max_message_bytes_)) {
-      case Inflater::Status::Ok:
-        break;
-      case Inflater::Status::TooBig:
-        return fail(close_code::kTooBig, "message inflates past " + std::to_string(max_message_bytes_) + " bytes");
-      case Inflater::Status::Corrupt:
-        return fail(close_code::kInvalidData, "compressed message is not valid DEFLATE data");
-    }
-  } else {
-    unmaskInto(message_);
+    return inflateInto(scratch_, false);
   }
+  const std::size_t before = message_.size();
+  unmaskInto(message_);
+  return checkText(before);
+}
+
+bool FrameParser::checkText(std::size_t from) {
   // Fail fast: the first bad byte ends the connection, even mid-fragment.
-  if (message_text_ && !utf8_.feed(message_.data() + before, message_.size() - before))
+  if (message_text_ && !utf8_.feed(message_.data() + from, message_.size() - from))
     return fail(close_code::kInvalidData, "text message is not valid UTF-8");
   return true;
+}
+
+bool FrameParser::inflateInto(std::string_view compressed, bool last) {
+  const std::size_t before = message_.size();
+  switch (inflater_->inflate(compressed, last, message_, max_message_bytes_)) {
+    case Inflater::Status::Ok:
+      return checkText(before);
+    case Inflater::Status::TooBig:
+      return fail(close_code::kTooBig, "message inflates past " + std::to_string(max_message_bytes_) + " bytes");
+    case Inflater::Status::Corrupt:
+      break;
+  }
+  return fail(close_code::kInvalidData, "compressed message is not valid DEFLATE data");
 }
 
 bool FrameParser::endFrame(std::vector<Message>& out) {
   in_payload_ = false;
   if (isControl(opcode_)) return endControlFrame(out);
   if (!fin_) return true;
-  if (message_compressed_) {
-    const std::size_t before = message_.size();
-    switch (inflater_->inflate({}, true, message_, max_message_bytes_)) {
-      case Inflater::Status::Ok:
-        break;
-      case Inflater::Status::TooBig:
-        return fail(close_code::kTooBig, "message inflates past " + std::to_string(max_message_bytes_) + " bytes");
-      case Inflater::Status::Corrupt:
-        return fail(close_code::kInvalidData, "compressed message is not valid DEFLATE data");
-    }
-    if (message_text_ && !utf8_.feed(message_.data() + before, message_.size() - before))
-      return fail(close_code::kInvalidData, "text message is not valid UTF-8");
-  }
+  if (message_compressed_ && !inflateInto({}, true)) return false;  // the sender's stripped tail
   if (message_text_ && !utf8_.complete()) return fail(close_code::kInvalidData, "text message ends mid-character");
   Message message;
   message.kind = message_text_ ? Message::Kind::Text : Message::Kind::Binary;

@@ -37,6 +37,9 @@ class Http1Session final : public server::Session {
   void acceptWebSocket(server::Connection& conn, const std::shared_ptr<server::Exchange>& exchange,
                        const std::string& protocol);
   void reject(server::Connection& conn, const ParseError& error);
+  // The last response on this connection (a rejection): written, then a
+  // lingering close, the rest of the input ignored.
+  void answerAndClose(server::Connection& conn, std::string response);
   // The Ruby thread's protocol-neutral reply, framed for HTTP/1.1.
   std::string frameHead(const server::Exchange& exchange, http::ResponseHead head);
   void writeBody(server::Connection& conn, const std::shared_ptr<server::Exchange>& owner, std::string& head_bytes,

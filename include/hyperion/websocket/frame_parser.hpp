@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hyperion/websocket/deflate.hpp"
@@ -47,6 +48,8 @@ class FrameParser {
   bool startFrame();                                  // the header is complete
   bool takePayload(const char* data, std::size_t n);  // a piece of the current frame's payload
   bool endFrame(std::vector<Message>& out);
+  bool checkText(std::size_t from);  // UTF-8 of the message's bytes from `from` on
+  bool inflateInto(std::string_view compressed, bool last);
   bool endControlFrame(std::vector<Message>& out);
 
   std::size_t max_message_bytes_;

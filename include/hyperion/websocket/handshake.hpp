@@ -8,12 +8,14 @@
 #include <string_view>
 #include <vector>
 
+#include "hyperion/config/settings.hpp"
 #include "hyperion/http1/request.hpp"
 #include "hyperion/websocket/deflate.hpp"
 
 namespace hyperion::websocket {
 
-enum class DeflateMode { Off, Auto, On };
+// How willing we are (--ws-deflate): Off never agrees to the extension.
+using DeflateMode = config::WsDeflateMode;
 
 struct UpgradeCheck {
   enum class Verdict { NotWebSocket, Accept, Reject };
