@@ -19,7 +19,7 @@ WORKLOADS=("$@"); [ ${#WORKLOADS[@]} -gt 0 ] || WORKLOADS=(echo idle fanout defl
 for tool in taskset ruby puma node g++; do
   command -v $tool >/dev/null || { echo "$tool not found (scripts/install-deps.sh bench)" >&2; exit 1; }
 done
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"  # 10,000 connections need a few more fds than that on each side
 WORK=$(mktemp -d); SERVER=
 trap '[ -n "$SERVER" ] && kill -TERM -- "-$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
 g++ -O2 -std=c++20 -o "$WORK/ws_load" "$ROOT/bench/ws/ws_load.cpp"
@@ -74,9 +74,9 @@ for workload in "${WORKLOADS[@]}"; do
       stop
       ;;
     fanout)
-      start hyperion "$ROOT/bench/ws/chat.ru" --ws-ping-interval off
+      start hyperion "$ROOT/bench/ws/chat.ru" --ws-ping-interval off ${WS_FLAGS:-}
       for _ in $(seq "$RUNS"); do $LOAD fanout 127.0.0.1 "$PORT" / "$CONNS"; done | tee "$WORK/fanout.txt"
-      echo "fanout: median p99 $(awk '{print $7}' "$WORK/fanout.txt" | median) ms to $CONNS subscribers"
+      echo "fanout: median p99 $(awk '{print $8}' "$WORK/fanout.txt" | median) ms to $CONNS subscribers"
       stop
       ;;
     deflate)

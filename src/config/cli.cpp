@@ -570,7 +570,7 @@ WebSocket (see docs/WEBSOCKET.md; config `websocket do ... end`)
       --ws-idle-timeout T    nothing received for T: close 1001 (default 60s; off)
       --ws-ping-interval T   ping a client that has sent nothing for T (default 30s; off)
       --ws-deflate MODE      permessage-deflate: off, auto (default: when offered,
-                             messages of 256 bytes or more) or on (every message)
+                             messages of 64 bytes or more) or on (every message)
       --ws-origin LIST       accept only these Origins (comma-separated; default any)
       --ws-backpressure-bytes N  unread bytes past which client.write returns false
                              and on_drained follows (default 1m)

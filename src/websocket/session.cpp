@@ -13,7 +13,7 @@ namespace {
 constexpr auto kCloseWait = std::chrono::seconds(5);
 // Auto mode: smaller messages go out as they are (DEFLATE's own overhead
 // eats most of what a short message could save, for the CPU it costs).
-constexpr std::size_t kCompressAtLeast = 256;
+constexpr std::size_t kCompressAtLeast = 64;
 }  // namespace
 
 WebSocketSession::WebSocketSession(server::SessionHost& host, server::Connection& conn,
