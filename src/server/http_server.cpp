@@ -392,7 +392,12 @@ void HttpServer::publishLocally(LoopMessage& message) {
       websocket::buildFrame(message.complete ? websocket::Opcode::Text : websocket::Opcode::Binary, message.bytes));
   // Copied: a delivery that closes a connection must not change the set under us.
   const std::vector<websocket::Subscriber*> targets(subscribers->begin(), subscribers->end());
+  const auto started = Clock::now();
   for (auto* subscriber : targets) subscriber->deliver(frame);
+  if (targets.size() >= 1000) {
+    spdlog::debug("published {} bytes on {} to {} subscribers in {:.1f} ms", message.bytes.size(), message.path,
+                  targets.size(), std::chrono::duration<double, std::milli>(Clock::now() - started).count());
+  }
 }
 
 void HttpServer::startDraining() {

@@ -177,7 +177,9 @@ void WebSocketSession::deliver(const std::shared_ptr<const std::string>& frame) 
   chunk.owner = exchange_;
   exchange_->addUnsent(frame->size());
   host_.queueChunk(conn_, std::move(chunk));
-  host_.flushSoon(conn_);
+  // At once: one frame per connection, nothing to batch it with, and the
+  // first subscribers get it while the loop still writes to the rest.
+  host_.flush(conn_);
   checkBacklog();
 }
 
