@@ -53,6 +53,26 @@ Apply intoDuration(std::chrono::milliseconds Limits::*field) {
   };
 }
 
+// A WebSocket timer: a duration, or "off" for the 0 that turns it off.
+Apply intoWsTimer(std::chrono::milliseconds Settings::WebSocket::*field, const char* example) {
+  return [=](Settings& s, const std::string& v) -> std::optional<std::string> {
+    auto d = v == "off" ? std::optional<std::chrono::milliseconds>(0) : parseDuration(v);
+    if (!d) return std::string("expects a duration such as ") + example + ", or off";
+    s.websocket.*field = *d;
+    return std::nullopt;
+  };
+}
+
+// A WebSocket byte bound of at least `min`.
+Apply intoWsBytes(std::size_t Settings::WebSocket::*field, std::size_t min, const char* problem) {
+  return [=](Settings& s, const std::string& v) -> std::optional<std::string> {
+    auto n = parseByteSize(v);
+    if (!n || *n < min) return std::string(problem);
+    s.websocket.*field = static_cast<std::size_t>(*n);
+    return std::nullopt;
+  };
+}
+
 // A count, or `word` ("unlimited", "off") for the 0 that means it.
 template <typename T>
 Apply intoCountOr(T Settings::Tls::*field, const char* word, long long min, long long max, const char* problem) {
@@ -308,24 +328,10 @@ const std::map<std::string, OptionSpec>& longOptions() {
       {"header-timeout", {"header_timeout", true, intoDuration(&Limits::header_timeout)}},
       {"body-timeout", {"body_timeout", true, intoDuration(&Limits::body_timeout)}},
       {"ws-max-message-bytes", {"ws_max_message_bytes", true,
-                                [](Settings& s, const std::string& v) -> std::optional<std::string> {
-         auto n = parseByteSize(v);
-         if (!n || *n < 125) return "expects a size of at least 125 bytes, such as 1m";
-         s.websocket.max_message_bytes = static_cast<std::size_t>(*n);
-         return std::nullopt;
-       }}},
-      {"ws-idle-timeout", {"ws_idle_timeout", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
-         auto d = v == "off" ? std::optional<std::chrono::milliseconds>(0) : parseDuration(v);
-         if (!d) return "expects a duration such as 60s, or off";
-         s.websocket.idle_timeout = *d;
-         return std::nullopt;
-       }}},
-      {"ws-ping-interval", {"ws_ping_interval", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
-         auto d = v == "off" ? std::optional<std::chrono::milliseconds>(0) : parseDuration(v);
-         if (!d) return "expects a duration such as 30s, or off";
-         s.websocket.ping_interval = *d;
-         return std::nullopt;
-       }}},
+                                intoWsBytes(&Settings::WebSocket::max_message_bytes, 125,
+                                            "expects a size of at least 125 bytes, such as 1m")}},
+      {"ws-idle-timeout", {"ws_idle_timeout", true, intoWsTimer(&Settings::WebSocket::idle_timeout, "60s")}},
+      {"ws-ping-interval", {"ws_ping_interval", true, intoWsTimer(&Settings::WebSocket::ping_interval, "30s")}},
       {"ws-deflate", {"ws_deflate", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          const std::string m = !v.empty() && v[0] == ':' ? v.substr(1) : v;
          if (m == "off") s.websocket.permessage_deflate = WsDeflateMode::Off;
@@ -348,19 +354,9 @@ const std::map<std::string, OptionSpec>& longOptions() {
          return std::nullopt;
        }}},
       {"ws-backpressure-bytes", {"ws_backpressure_bytes", true,
-                                 [](Settings& s, const std::string& v) -> std::optional<std::string> {
-         auto n = parseByteSize(v);
-         if (!n || *n < 1) return "expects a size such as 1m";
-         s.websocket.backpressure_bytes = static_cast<std::size_t>(*n);
-         return std::nullopt;
-       }}},
+                                 intoWsBytes(&Settings::WebSocket::backpressure_bytes, 1, "expects a size such as 1m")}},
       {"ws-max-pending-bytes", {"ws_max_pending_bytes", true,
-                                [](Settings& s, const std::string& v) -> std::optional<std::string> {
-         auto n = parseByteSize(v);
-         if (!n || *n < 1) return "expects a size such as 16m";
-         s.websocket.max_pending_bytes = static_cast<std::size_t>(*n);
-         return std::nullopt;
-       }}},
+                                intoWsBytes(&Settings::WebSocket::max_pending_bytes, 1, "expects a size such as 16m")}},
       {"ws-pubsub", {"ws_pubsub", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          if (!v.empty() && !websocket::parseRedisUrl(v)) return "expects redis://[:PASSWORD@]HOST[:PORT][/DB]";
          s.websocket.pubsub = v;

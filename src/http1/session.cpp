@@ -89,8 +89,7 @@ void Http1Session::acceptWebSocket(Connection& conn, const std::shared_ptr<Excha
                                                       agreement ? agreement->response : std::string()),
                     nullptr);
   host_.flushSoon(conn);
-  const double ms = std::chrono::duration<double, std::milli>(host_.now() - exchange->startedAt()).count();
-  log::logAccess({conn.peer.remote_addr, request.method, request.target, request.protocol(), 101, 0, ms});
+  logAccess(conn, *exchange, 101, 0);
   std::optional<websocket::DeflateParams> params;
   if (agreement) params = agreement->params;
   // Destroys this session: nothing of it may be touched after.
@@ -296,12 +295,8 @@ void Http1Session::finishReply(Connection& conn, Exchange& exchange, bool comple
 }
 
 void Http1Session::onFinish(Connection& conn, Exchange& exchange, bool keep_alive) {
-  const auto& request = exchange.request();
-  if (reply_.head_seen && !reply_.raw) {  // not a hijack: the app wrote nothing we saw
-    const double ms = std::chrono::duration<double, std::milli>(host_.now() - exchange.startedAt()).count();
-    log::logAccess({conn.peer.remote_addr, request.method, request.target, request.protocol(), reply_.status,
-                    static_cast<std::size_t>(reply_.body_sent), ms});
-  }
+  if (reply_.head_seen && !reply_.raw)  // not a hijack: the app wrote nothing we saw
+    logAccess(conn, exchange, reply_.status, static_cast<std::size_t>(reply_.body_sent));
   reply_ = Reply{};
   in_flight_.reset();
   conn.idle_since = host_.now();
@@ -314,6 +309,12 @@ void Http1Session::onFinish(Connection& conn, Exchange& exchange, bool keep_aliv
   if (in_flight_) return;
   if (conn.read_paused) host_.resumeReading(conn);
   else if (conn.peer_closed) host_.closeWhenDone(conn);
+}
+
+void Http1Session::logAccess(const Connection& conn, const Exchange& exchange, int status, std::size_t bytes) {
+  const Request& request = exchange.request();
+  const double ms = std::chrono::duration<double, std::milli>(host_.now() - exchange.startedAt()).count();
+  log::logAccess({conn.peer.remote_addr, request.method, request.target, request.protocol(), status, bytes, ms});
 }
 
 void Http1Session::onHijack(Connection& conn, const std::shared_ptr<Exchange>& exchange) {

@@ -78,7 +78,7 @@ VALUE clientWrite(VALUE self, VALUE data) {
   if (c.exchange->unsentBytes() > limits.max_pending_bytes) {
     // Dropping the message and going on would lose it silently: the
     // connection ends instead (1008), as when the loop sees the backlog.
-    cxxGuard([&] { c.exchange->wsClose(websocket::close_code::kPolicy, "send buffer full"); });
+    cxxGuard([&] { c.exchange->wsOverflow(); });
     return Qfalse;
   }
   const bool over = c.exchange->unsentBytes() + static_cast<std::size_t>(RSTRING_LEN(data)) > limits.backpressure_bytes;
@@ -94,8 +94,7 @@ VALUE clientClose(int argc, VALUE* argv, VALUE self) {
   rb_scan_args(argc, argv, "02", &code_value, &reason);
   Client& c = clientOf(self);
   const int code = NIL_P(code_value) ? websocket::close_code::kNormal : NUM2INT(code_value);
-  if (code != websocket::close_code::kNormal && !(code >= 3000 && code <= 4999) &&
-      !websocket::validCloseCode(static_cast<std::uint16_t>(code)))
+  if (code < 0 || code > 0xFFFF || !websocket::validCloseCode(static_cast<std::uint16_t>(code)))
     rb_raise(rb_eArgError, "%d is not a close code an endpoint may send", code);
   if (!NIL_P(reason)) StringValue(reason);
   if (!clientOpen(c)) return Qnil;
@@ -279,7 +278,6 @@ int runWebSocketEvents(ThreadState& ts) {
     if (event.kind == websocket::Event::Kind::Shutdown && clientOpen(c))
       ex.wsClose(websocket::close_code::kGoingAway, "server shutting down");
     if (event.kind == websocket::Event::Kind::Close) {
-      c.closed = true;
       VALUE key = clientKey(ex);
       auto forget = [&] { rb_hash_delete(ts.rt->websocket_clients, key); };
       if (protect(forget) != 0) takeError();

@@ -120,6 +120,13 @@ void Exchange::wsClose(std::uint16_t code, std::string reason) {
   post(std::move(message));
 }
 
+void Exchange::wsOverflow() {
+  if (clientGone()) return;
+  LoopMessage message{LoopMessage::Kind::WsClose, shared_from_this(), {}, false};
+  message.size = 1008;
+  post(std::move(message));
+}
+
 void Exchange::wsSubscribe(std::string channel, bool subscribe) {
   if (clientGone()) return;
   LoopMessage message{LoopMessage::Kind::WsSubscribe, shared_from_this(), {}, subscribe};

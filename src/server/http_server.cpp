@@ -390,13 +390,13 @@ void HttpServer::publishLocally(LoopMessage& message) {
   // out plain), and shared by every subscriber's output queue.
   auto frame = std::make_shared<const std::string>(
       websocket::buildFrame(message.complete ? websocket::Opcode::Text : websocket::Opcode::Binary, message.bytes));
-  // Copied: a delivery that closes a connection must not change the set under us.
-  const std::vector<websocket::Subscriber*> targets(subscribers->begin(), subscribers->end());
+  // A delivery that ends a connection only dooms it: sessions (and their
+  // subscriptions) go at the end of the loop iteration, so the set holds still.
   const auto started = Clock::now();
-  for (auto* subscriber : targets) subscriber->deliver(frame);
-  if (targets.size() >= 1000) {
+  for (auto* subscriber : *subscribers) subscriber->deliver(frame);
+  if (subscribers->size() >= 1000) {
     spdlog::debug("published {} bytes on {} to {} subscribers in {:.1f} ms", message.bytes.size(), message.path,
-                  targets.size(), std::chrono::duration<double, std::milli>(Clock::now() - started).count());
+                  subscribers->size(), std::chrono::duration<double, std::milli>(Clock::now() - started).count());
   }
 }
 

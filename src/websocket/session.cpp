@@ -1,7 +1,5 @@
 #include "hyperion/websocket/session.hpp"
 
-#include <algorithm>
-
 #include "hyperion/config/settings.hpp"
 #include "hyperion/log/logger.hpp"
 #include "hyperion/server/connection.hpp"
@@ -159,8 +157,9 @@ void WebSocketSession::checkBacklog(bool over_cap) {
   const auto& ws = host_.settings().websocket;
   const std::size_t pending = exchange_->unsentBytes();
   if (over_cap || pending > ws.max_pending_bytes) {
-    spdlog::warn("websocket {}: closing 1008: {} bytes unread by the client (--ws-max-pending-bytes {})",
-                 conn_.peer.remote_addr, std::max(pending, ws.max_pending_bytes + 1), ws.max_pending_bytes);
+    // over_cap: past the cap when client.write ran; `pending` is what is left now.
+    spdlog::warn("websocket {}: closing 1008: {} bytes unread by the client (--ws-max-pending-bytes {}{})",
+                 conn_.peer.remote_addr, pending, ws.max_pending_bytes, over_cap ? ", passed at client.write" : "");
     close_code_ = close_code::kPolicy;
     channel_->setClosed();
     state_ = State::Closed;
@@ -196,9 +195,9 @@ void WebSocketSession::onMessage(server::Connection& conn, server::LoopMessage& 
       checkBacklog();
       break;
     case Kind::WsClose:
-      // 1008 from the Ruby side: client.write found the client past
-      // --ws-max-pending-bytes (the kernel may have taken some since).
-      if (message.size == close_code::kPolicy && message.bytes == "send buffer full") {
+      // client.write found the client past --ws-max-pending-bytes (the
+      // kernel may have taken some since): ended at once, as checkBacklog does.
+      if (!message.complete) {
         if (state_ == State::Open) checkBacklog(true);
         break;
       }

@@ -1,31 +1,17 @@
 # frozen_string_literal: true
 
 require_relative 'support/harness'
-require 'open3'
-require 'json'
+require_relative 'support/ws_helpers'
 
 # Apps that bring their own WebSocket library run over rack.hijack,
 # unmodified: faye-websocket (an echo) and ActionCable (a chat in its JSON
 # protocol, two clients, one broadcast), each on a plain bind and over TLS.
 class WebSocketHijackTest < Minitest::Test
   include E2E::Helpers
-
-  CLIENT = File.expand_path('support/ws_client.js', __dir__)
-
-  def node(scenario, url, **opts)
-    opts[:ca] = E2E::TLS.server_certificate[:cert] if url.start_with?('wss:')
-    out, err, status = Open3.capture3({ 'NODE_PATH' => '/usr/share/nodejs' }, 'node', CLIENT, scenario, url,
-                                      JSON.generate(opts))
-    assert status.success?, "ws client failed:\n#{err}"
-    result = JSON.parse(out)
-    refute result['error'], "ws client: #{result['error']}"
-    result
-  end
-
-  def url(server, path) = "#{server.tls? ? 'wss' : 'ws'}://127.0.0.1:#{server.port}#{path}"
+  include WSHelpers
 
   def check_faye(server)
-    r = node('echo', url(server, '/'))
+    r = node('echo', ws_url(server, '/'))
     assert_equal({ 'binary' => false, 'data' => 'hello' }, r['messages'][0])
     assert_equal({ 'binary' => true, 'data' => [0, 1, 2, 255] }, r['messages'][1])
     assert_equal({ 'binary' => false, 'length' => 300_000, 'same' => true }, r['messages'][3])
@@ -43,7 +29,7 @@ class WebSocketHijackTest < Minitest::Test
   end
 
   def check_cable(server)
-    r = node('actioncable', url(server, '/cable'), protocols: %w[actioncable-v1-json actioncable-unsupported])
+    r = node('actioncable', ws_url(server, '/cable'), protocols: %w[actioncable-v1-json actioncable-unsupported])
     assert_equal %w[welcome welcome], r['welcome']
     assert_equal %w[confirm_subscription confirm_subscription], r['confirm']
     assert_equal [{ 'text' => 'hello room', 'from' => 'alice' }] * 2, r['received']

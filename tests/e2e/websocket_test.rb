@@ -2,8 +2,7 @@
 
 require_relative 'support/harness'
 require_relative 'support/raw_ws'
-require 'open3'
-require 'json'
+require_relative 'support/ws_helpers'
 
 # The rack.upgrade WebSocket API end to end, with node's `ws` (Debian
 # node-ws) as the strict client: handshake answers, echo, permessage-deflate
@@ -11,19 +10,9 @@ require 'json'
 # backpressure, errors in handlers, shutdown, and the same over wss://.
 class WebSocketTest < Minitest::Test
   include E2E::Helpers
+  include WSHelpers
 
   APP = E2E.app('websocket')
-  CLIENT = File.expand_path('support/ws_client.js', __dir__)
-  NODE_PATH = '/usr/share/nodejs'
-
-  def node(scenario, url, **opts)
-    opts[:ca] = E2E::TLS.server_certificate[:cert] if url.start_with?('wss:')
-    out, err, status = Open3.capture3({ 'NODE_PATH' => NODE_PATH }, 'node', CLIENT, scenario, url, JSON.generate(opts))
-    assert status.success?, "ws client failed:\n#{err}"
-    result = JSON.parse(out)
-    refute result['error'], "ws client: #{result['error']}"
-    result
-  end
 
   # The app's on_close log, once it has `count` lines (handlers run on the
   # pool's threads, a moment after the socket closes).
@@ -36,8 +25,6 @@ class WebSocketTest < Minitest::Test
     end
     lines
   end
-
-  def ws_url(server, path) = "#{server.tls? ? 'wss' : 'ws'}://127.0.0.1:#{server.port}#{path}"
 
   def test_echo_with_the_strict_client
     server = start_server(APP)

@@ -123,6 +123,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // until they leave (client.pending).
   void wsSend(std::string payload, bool binary);
   void wsClose(std::uint16_t code, std::string reason);
+  // The client is past --ws-max-pending-bytes: the loop closes it at once (1008).
+  void wsOverflow();
   void wsSubscribe(std::string channel, bool subscribe);
 
   // Set by the loop for a Hyperion::Server.handle route: which Ruby handler.

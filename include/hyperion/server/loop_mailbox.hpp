@@ -23,7 +23,8 @@ struct LoopMessage {
     Send, SendFile, Finish, Hijack, BodyConsumed, Shutdown, Wake,
     // WebSocket (websocket/session.hpp): the app accepted the upgrade (path:
     // the subprotocol); a message to send (bytes; complete: text); a close
-    // (size: the code, bytes: the reason); a subscription change (path: the
+    // (size: the code, bytes: the reason; complete false: client.write found
+    // the client past --ws-max-pending-bytes, end it at once); a subscription change (path: the
     // channel; complete: subscribe); a publish to this worker's subscribers
     // (no exchange; path: the channel, bytes, complete: text).
     Upgrade, WsSend, WsClose, WsSubscribe, Publish

@@ -53,8 +53,8 @@ class PubSub final : public Publisher {
 
   bool publish(std::string_view channel, std::string_view payload, bool binary) override;
 
-  // One datagram's header on the bus (a message larger than a datagram
-  // travels in pieces, reassembled per sender).
+  // The most payload one bus datagram carries: a larger message travels in
+  // pieces, reassembled per sender.
   static constexpr std::size_t kBusPiece = 32 * 1024;
 
  private:
