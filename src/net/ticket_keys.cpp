@@ -62,12 +62,12 @@ TicketKeys::Seconds TicketKeys::now() {
   return ts.tv_sec;
 }
 
-Result<std::unique_ptr<TicketKeys>> TicketKeys::create(std::chrono::seconds rotation) {
+Result<std::unique_ptr<TicketKeys>> TicketKeys::create(std::chrono::seconds rotation, Seconds at) {
   void* memory = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return Error{std::string("TLS ticket keys: mmap: ") + std::strerror(errno)};
   auto* page = new (memory) Shared;
   std::unique_ptr<TicketKeys> keys(new TicketKeys(page, rotation));
-  if (!keys->rotate(now())) return Error{"TLS ticket keys: the random generator failed"};
+  if (!keys->rotate(at)) return Error{"TLS ticket keys: the random generator failed"};
   return keys;
 }
 

@@ -34,7 +34,9 @@ class TicketKeys {
   using Seconds = std::int64_t;
   static Seconds now();
 
-  static Result<std::unique_ptr<TicketKeys>> create(std::chrono::seconds rotation);
+  // The first key is made at `at` (tests pass it, so an interval does not
+  // straddle a second boundary between create() and their own clock read).
+  static Result<std::unique_ptr<TicketKeys>> create(std::chrono::seconds rotation, Seconds at = now());
   ~TicketKeys();
   TicketKeys(const TicketKeys&) = delete;
   TicketKeys& operator=(const TicketKeys&) = delete;

@@ -12,8 +12,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::unique_ptr<TicketKeys> ring(std::chrono::seconds rotation = 100s) {
-  auto made = TicketKeys::create(rotation);
+// Made at `at`, the test's own clock reading, so a 100 s interval is exactly
+// 100 s of the test's arithmetic even when a second boundary falls between.
+std::unique_ptr<TicketKeys> ring(TicketKeys::Seconds at = TicketKeys::now(), std::chrono::seconds rotation = 100s) {
+  auto made = TicketKeys::create(rotation, at);
   EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error());
   return std::move(made.value());
 }
@@ -25,16 +27,16 @@ bool sameKey(const TicketKeys::Key& a, const TicketKeys::Key& b) {
 }  // namespace
 
 TEST(TicketKeys, CurrentKeyIsStableWithinTheInterval) {
-  auto keys = ring();
   const auto start = TicketKeys::now();
+  auto keys = ring(start);
   const auto first = keys->current(start);
   EXPECT_TRUE(sameKey(first, keys->current(start + 99)));
   EXPECT_EQ(keys->rotations(), 1u);
 }
 
 TEST(TicketKeys, RotatesOnceTheIntervalHasPassedAndKeysAreRandom) {
-  auto keys = ring();
   const auto start = TicketKeys::now();
+  auto keys = ring(start);
   const auto first = keys->current(start);
   const auto second = keys->current(start + 100);
   EXPECT_FALSE(sameKey(first, second));
@@ -45,8 +47,8 @@ TEST(TicketKeys, RotatesOnceTheIntervalHasPassedAndKeysAreRandom) {
 }
 
 TEST(TicketKeys, FindsTheCurrentKeyWithoutRenewal) {
-  auto keys = ring();
   const auto now = TicketKeys::now();
+  auto keys = ring(now);
   const auto key = keys->current(now);
   bool renew = true;
   auto found = keys->find(key.name.data(), now, renew);
@@ -56,8 +58,8 @@ TEST(TicketKeys, FindsTheCurrentKeyWithoutRenewal) {
 }
 
 TEST(TicketKeys, ThePreviousKeyDecryptsForOneIntervalAndAsksForRenewal) {
-  auto keys = ring();
   const auto start = TicketKeys::now();
+  auto keys = ring(start);
   const auto old_key = keys->current(start);
   ASSERT_TRUE(keys->rotate(start + 10));
   bool renew = false;
@@ -69,8 +71,8 @@ TEST(TicketKeys, ThePreviousKeyDecryptsForOneIntervalAndAsksForRenewal) {
 }
 
 TEST(TicketKeys, TwoRotationsRetireAKey) {
-  auto keys = ring();
   const auto now = TicketKeys::now();
+  auto keys = ring(now);
   const auto old_key = keys->current(now);
   ASSERT_TRUE(keys->rotate(now));
   ASSERT_TRUE(keys->rotate(now));
@@ -86,8 +88,8 @@ TEST(TicketKeys, AnUnknownNameIsNotFound) {
 }
 
 TEST(TicketKeys, AForkedProcessSharesTheRingBothWays) {
-  auto keys = ring();
   const auto now = TicketKeys::now();
+  auto keys = ring(now);
   const auto before = keys->current(now);
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
