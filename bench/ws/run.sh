@@ -7,6 +7,9 @@
 #   idle     10,000 idle connections on one worker: RSS per connection, the
 #            worker's thread count, and a ping on every one answered
 #   fanout   one Hyperion.publish to 10,000 subscribers: p50/p99 delivery
+#   floor    the same fan-out without a server: one process on CPU 0 send()s
+#            the frame to 10,000 loopback sockets, the receiver on CPU 1
+#            (bench/ws/send_floor.cpp): the kernel's share, to read fanout by
 #   deflate  bytes on the wire for 1,000 chat-JSON messages echoed, with and
 #            without permessage-deflate (node ws client)
 #
@@ -23,6 +26,7 @@ ulimit -n "$(ulimit -Hn)"  # 10,000 connections need a few more fds than that on
 WORK=$(mktemp -d); SERVER=
 trap '[ -n "$SERVER" ] && kill -TERM -- "-$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
 g++ -O2 -std=c++20 -o "$WORK/ws_load" "$ROOT/bench/ws/ws_load.cpp"
+g++ -O2 -std=c++20 -o "$WORK/send_floor" "$ROOT/bench/ws/send_floor.cpp"
 LOAD="taskset -c 1 $WORK/ws_load"
 PORT=$(ruby -rsocket -e 's = TCPServer.new("127.0.0.1", 0); puts s.addr[1]; s.close')
 
@@ -78,6 +82,10 @@ for workload in "${WORKLOADS[@]}"; do
       for _ in $(seq "$RUNS"); do $LOAD fanout 127.0.0.1 "$PORT" / "$CONNS"; done | tee "$WORK/fanout.txt"
       echo "fanout: median p99 $(awk '{print $8}' "$WORK/fanout.txt" | median) ms to $CONNS subscribers"
       stop
+      ;;
+    floor)
+      for _ in $(seq "$RUNS"); do "$WORK/send_floor" "$CONNS" 0 1; done | tee "$WORK/floor.txt"
+      echo "floor: median p99 $(awk '{print $9}' "$WORK/floor.txt" | median) ms to $CONNS sockets, no server"
       ;;
     deflate)
       start hyperion "$ROOT/bench/ws/echo.ru"

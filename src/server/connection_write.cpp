@@ -178,6 +178,22 @@ void HttpServer::flush(Connection& conn) {
   if (conn.output.empty() && !conn.broken) conn.session->onWritable(conn);
 }
 
+std::size_t HttpServer::writeNow(Connection& conn, std::string_view bytes) {
+  if (conn.broken || !conn.output.empty() || bytes.empty() || !flushTransport(conn)) return 0;
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  for (;;) {
+    const ssize_t n = conn.transport->writev(&iov, 1);
+    if (n >= 0) {
+      conn.last_write = now_;
+      flushTransport(conn);  // TLS: the records it made; what stays waits for writability
+      return static_cast<std::size_t>(n);
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) markBroken(conn);
+    return 0;
+  }
+}
+
 void HttpServer::flushSoon(Connection& conn) {
   if (conn.flush_pending) return;
   conn.flush_pending = true;

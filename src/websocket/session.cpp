@@ -170,14 +170,18 @@ void WebSocketSession::checkBacklog(bool over_cap) {
 
 void WebSocketSession::deliver(const std::shared_ptr<const std::string>& frame) {
   if (state_ != State::Open || conn_.broken) return;
+  // At once: one frame per connection, nothing to batch it with, and the
+  // first subscribers get it while the loop still writes to the rest. A
+  // socket with nothing queued usually takes the whole frame, and then the
+  // frame never enters the queue (nor client.pending).
+  const std::size_t taken = host_.writeNow(conn_, *frame);
+  if (taken == frame->size() || conn_.broken) return;
   server::OutputChunk chunk;
-  chunk.view = *frame;
+  chunk.view = std::string_view(*frame).substr(taken);
   chunk.keeper = frame;
   chunk.owner = exchange_;
-  exchange_->addUnsent(frame->size());
+  exchange_->addUnsent(chunk.view.size());
   host_.queueChunk(conn_, std::move(chunk));
-  // At once: one frame per connection, nothing to batch it with, and the
-  // first subscribers get it while the loop still writes to the rest.
   host_.flush(conn_);
   checkBacklog();
 }

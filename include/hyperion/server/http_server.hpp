@@ -133,6 +133,7 @@ class HttpServer final : private SessionHost {
   void queueFile(Connection& conn, const std::string& path, std::uint64_t size,
                  std::shared_ptr<Exchange> owner) override;
   void flush(Connection& conn) override;
+  std::size_t writeNow(Connection& conn, std::string_view bytes) override;
   bool flushTransport(Connection& conn);  // the transport's own pending output; false: wait
   bool sendFileChunk(Connection& conn);  // false: stop flushing for now
   bool readFilePiece(Connection& conn);  // sendFileChunk for a transport that cannot send files

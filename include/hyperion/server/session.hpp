@@ -90,6 +90,12 @@ class SessionHost {
   virtual void queueOutput(Connection& conn, std::string bytes, std::shared_ptr<Exchange> owner) = 0;
   virtual void queueChunk(Connection& conn, OutputChunk chunk) = 0;
   virtual void flush(Connection& conn) = 0;
+  // When nothing is queued: writes what the socket takes of `bytes` now,
+  // without queueing, and returns how many it took (0 when something is
+  // queued, the socket is full, or the write broke the connection). For a
+  // publish to thousands of sockets, where a queue entry per subscriber is
+  // pure overhead; the caller queues the rest.
+  virtual std::size_t writeNow(Connection& conn, std::string_view bytes) = 0;
   // Flushes once the current batch of Ruby messages is handled (one writev
   // for many small pieces).
   virtual void flushSoon(Connection& conn) = 0;

@@ -45,6 +45,11 @@ class FakeHost final : public server::SessionHost {
     conn.output.clear();
     conn.session->onWritable(conn);
   }
+  std::size_t writeNow(Connection& conn, std::string_view bytes) override {
+    if (!conn.output.empty() || write_now_refused) return 0;
+    wire.append(bytes);
+    return bytes.size();
+  }
   void flushSoon(Connection& conn) override { flush(conn); }
   void queueFile(Connection&, const std::string& path, std::uint64_t size, std::shared_ptr<Exchange>) override {
     files.push_back(path + ":" + std::to_string(size));
@@ -86,6 +91,7 @@ class FakeHost final : public server::SessionHost {
   std::string upgraded_request;  // switchToHttp2: the request's target
   std::string upgrade_settings;
   std::string wire;
+  bool write_now_refused = false;  // writeNow finds the socket full: the queue path
   std::size_t open_streams = 0;
   std::size_t stream_limit = 0;
   int closes = 0;

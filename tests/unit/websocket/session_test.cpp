@@ -150,6 +150,20 @@ TEST_F(WebSocketSessionTest, PublishedFrameReachesSubscribersOnly) {
   EXPECT_EQ(host.subscriptions_.find("room"), nullptr);
 }
 
+TEST_F(WebSocketSessionTest, APublishWaitsBehindWhatIsQueuedAndIsCountedWhileItWaits) {
+  auto channel = upgrade();
+  exchange->wsSubscribe("room", true);
+  deliver();
+  host.wire.clear();
+  host.queueOutput(conn, "earlier", nullptr);  // not yet written: the publish must not pass it
+  host.write_now_refused = true;
+  auto frame = std::make_shared<const std::string>(websocket::buildFrame(websocket::Opcode::Text, "news"));
+  for (auto* s : *host.subscriptions_.find("room")) s->deliver(frame);
+  EXPECT_EQ(host.wire, "earlier" + *frame);
+  EXPECT_EQ(exchange->unsentBytes(), 0u) << "the queued frame's bytes were counted and then released";
+  conn.session.reset();
+}
+
 TEST_F(WebSocketSessionTest, InvalidHandshakeIsRejectedBeforeRuby) {
   arrive("GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n\r\n");
