@@ -10,9 +10,10 @@ profile=${1:-build}
 # ruby-rack: the server loads config.ru with Rack::Builder, so it is needed to run at all.
 build=(build-essential cmake pkg-config ruby ruby-dev ruby-rack libssl-dev libnghttp2-dev liburing-dev node-llhttp
        libfmt-dev libspdlog-dev zlib1g-dev libhiredis-dev googletest libgtest-dev)
-# node-ws: the strict WebSocket client of the e2e tests; redis-server: started by the pub/sub tests.
+# node-ws: the strict WebSocket client of the e2e tests; redis-server: started by the pub/sub tests;
+# wrk: the load the restart tests count failures under.
 test=(ruby-sinatra ruby-rails curl nghttp2-client python3-h2 ruby-grpc clang libclang-rt-14-dev nodejs node-ws
-      redis-server ruby-faye-websocket ruby-actioncable)
+      redis-server ruby-faye-websocket ruby-actioncable wrk)
 bench=(puma nginx-light wrk gnuplot-nox util-linux curl openssl)
 
 case "$profile" in

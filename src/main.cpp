@@ -103,7 +103,7 @@ int run(int argc, char** argv, void* stack_marker) {
   auto host = rb::makeRubyHost(settings);
   if (single) {
     if (settings.preload) spdlog::info("--preload has no effect without workers");
-    proc::runWorker(settings, std::move(listeners.value()), *host, proc::WorkerSpec{0, -1});
+    proc::runWorker(settings, std::move(listeners.value()), *host, proc::WorkerSpec{0, -1, 0});
   }
   int status = proc::runMaster(settings, std::move(listeners.value()), *host);
   host->exitProcess(status);

@@ -14,6 +14,14 @@
 
 namespace hyperion::http1 {
 
+namespace {
+// While the worker drains, how long an idle keep-alive connection is kept
+// for one more request. Clients that reuse connections (wrk, a proxy's
+// upstream pool, a browser) send the next one far sooner; one idle longer
+// is closed as a keep-alive timeout would close it.
+constexpr auto kDrainIdle = std::chrono::milliseconds(1000);
+}  // namespace
+
 using server::Connection;
 using server::Exchange;
 using server::LoopMessage;
@@ -331,7 +339,8 @@ void Http1Session::onTimeout(Connection& conn) {
   const auto now = host_.now();
   switch (parser_.phase()) {
     case RequestParser::Phase::Idle:
-      if (now - std::max(conn.idle_since, conn.last_read) > limits.keepalive_timeout) host_.closeNow(conn);
+      if (now - std::max(conn.idle_since, conn.last_read) > (host_.draining() ? kDrainIdle : limits.keepalive_timeout))
+        host_.closeNow(conn);
       break;
     case RequestParser::Phase::Headers:
       if (now - request_started_ > limits.header_timeout) reject(conn, {408, "request headers not received in time"});
@@ -343,10 +352,14 @@ void Http1Session::onTimeout(Connection& conn) {
 }
 
 void Http1Session::onDrain(Connection& conn) {
-  // Idle keep-alive connections go now; a busy one after its response
-  // (which says Connection: close).
-  conn.close_after_flush = true;
-  if (!in_flight_ && conn.output.empty()) host_.closeNow(conn);
+  // Nothing is cut mid-exchange: the response that ends one says
+  // Connection: close (it sees the drain) and the connection closes after
+  // it. An idle keep-alive connection waits up to kDrainIdle for one more
+  // request (onTimeout), so a client that sent one as the drain began gets
+  // its answer and a clean close instead of a reset.
+  if (!in_flight_ && conn.output.empty() && parser_.phase() == RequestParser::Phase::Idle &&
+      conn.pendingInput() == 0 && host_.now() - std::max(conn.idle_since, conn.last_read) >= kDrainIdle)
+    host_.closeNow(conn);
 }
 
 void Http1Session::onClientGone() {

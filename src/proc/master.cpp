@@ -22,35 +22,60 @@ using Clock = std::chrono::steady_clock;
 // A worker that dies this soon after it was forked, without reporting ready,
 // failed to boot: replacing it at once would only spin.
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
+// A phased restart's new worker that is not ready by then is taken as failed.
+constexpr auto kReplacementBootTimeout = std::chrono::seconds(60);
 
-struct WorkerSlot {
-  pid_t pid = 0;
-  bool ready = false;
-  Clock::time_point spawned_at{};
-  Clock::time_point respawn_at{};  // when pid == 0 and not stopping
+// One index of the worker pool: what keeps it filled.
+struct Slot {
+  Clock::time_point respawn_at{};  // when it has no worker and is not stopping
   int failures = 0;                // consecutive boot failures
+};
+
+// One forked worker process. During a phased restart an index has two: the
+// serving one and its replacement, until the replacement is ready.
+struct WorkerProc {
+  pid_t pid = 0;
+  int index = 0;
+  bool ready = false;
+  bool replacement = false;  // booting for a phased restart; not yet serving
+  bool retiring = false;     // told to drain (replaced, TTOU, recycled); not respawned
+  Clock::time_point spawned_at{};
 };
 
 class Master {
  public:
   Master(const config::Settings& settings, std::vector<net::Listener> listeners, AppHost& host)
-      : settings_(settings), listeners_(std::move(listeners)), host_(host), slots_(settings.workers) {}
+      : settings_(settings),
+        listeners_(std::move(listeners)),
+        host_(host),
+        slots_(static_cast<std::size_t>(settings.workers)) {}
 
   int run();
 
  private:
-  void spawn(int index);
+  void spawn(int index, bool replacement);
   void reap();
   void handleSignal(int signal);
   void readReady();
   void beginStop(bool immediate);
+  void retire(WorkerProc& proc, const char* why);
+  // Phased restart (USR1): replaces the workers one index at a time.
+  void startPhasedRestart();
+  void advancePhasedRestart();
+  void abortPhasedRestart(const std::string& why);
+  void addWorker();
+  void removeWorker();
+  WorkerProc* serving(int index);  // the index's worker that is neither a replacement nor retiring
+  WorkerProc* replacementFor(int index);
+  WorkerProc* byPid(pid_t pid);
   int aliveCount() const;
   int timeoutMs() const;
 
   const config::Settings& settings_;
   std::vector<net::Listener> listeners_;
   AppHost& host_;
-  std::vector<WorkerSlot> slots_;
+  std::vector<Slot> slots_;
+  std::vector<WorkerProc> procs_;
   std::unique_ptr<SignalPipe> signals_;
   net::UniqueFd ready_read_;
   net::UniqueFd ready_write_;
@@ -59,6 +84,10 @@ class Master {
   bool immediate_ = false;
   bool boot_failed_ = false;
   Clock::time_point kill_at_{};
+  // The phased restart in progress: the index being replaced (-1: none).
+  int phased_index_ = -1;
+  Clock::time_point phased_started_{};
+  int phased_replaced_ = 0;
 };
 
 int Master::run() {
@@ -81,7 +110,7 @@ int Master::run() {
     spdlog::info("app preloaded in the master");
   }
   host_.runHook(Hook::BeforeFork, -1);
-  for (int i = 0; i < settings_.workers; ++i) spawn(i);
+  for (int i = 0; i < static_cast<int>(slots_.size()); ++i) spawn(i, false);
 
   while (!stopping_ || aliveCount() > 0) {
     host_.withoutGvl([&] {
@@ -95,27 +124,27 @@ int Master::run() {
     if (stopping_) {
       if (aliveCount() > 0 && now >= kill_at_) {
         spdlog::warn("workers still running after the grace period; sending KILL");
-        for (auto& slot : slots_) {
-          if (slot.pid > 0) ::kill(slot.pid, SIGKILL);
-        }
+        for (auto& proc : procs_) ::kill(proc.pid, SIGKILL);
         kill_at_ = now + std::chrono::hours(1);
       }
       continue;
     }
     for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
-      if (slots_[i].pid == 0 && now >= slots_[i].respawn_at) spawn(i);
+      if (!serving(i) && !replacementFor(i) && now >= slots_[i].respawn_at) spawn(i, false);
     }
+    if (phased_index_ >= 0) advancePhasedRestart();
   }
   spdlog::info("master exiting");
   return boot_failed_ ? 1 : 0;
 }
 
-void Master::spawn(int index) {
-  WorkerSlot& slot = slots_[index];
+void Master::spawn(int index, bool replacement) {
+  Slot& slot = slots_[static_cast<std::size_t>(index)];
   pid_t pid = host_.forkProcess();
   if (pid < 0) {
     spdlog::error("fork failed for worker {}; retrying in 1s", index);
     slot.respawn_at = Clock::now() + std::chrono::seconds(1);
+    if (replacement) abortPhasedRestart("fork failed");
     return;
   }
   if (pid == 0) {
@@ -125,28 +154,53 @@ void Master::spawn(int index) {
     log::setupLogging(settings_, "worker " + std::to_string(index));
     std::vector<net::Listener> mine = net::listenersForSlot(listeners_, index);
     auto* master_signals = signals_.release();  // replaced by the worker's own pipe
-    WorkerSpec spec{index, ready_fd};
+    WorkerSpec spec{index, ready_fd, static_cast<int>(slots_.size())};
     master_signals->abandon();
     runWorker(settings_, std::move(mine), host_, spec);
   }
-  slot = WorkerSlot{pid, false, Clock::now(), {}, slot.failures};
-  spdlog::info("worker {} started (pid {})", index, pid);
+  procs_.push_back(WorkerProc{pid, index, false, replacement, false, Clock::now()});
+  spdlog::info("worker {} {} (pid {})", index, replacement ? "replacement started" : "started", pid);
+}
+
+WorkerProc* Master::serving(int index) {
+  for (auto& proc : procs_)
+    if (proc.index == index && !proc.replacement && !proc.retiring) return &proc;
+  return nullptr;
+}
+
+WorkerProc* Master::replacementFor(int index) {
+  for (auto& proc : procs_)
+    if (proc.index == index && proc.replacement) return &proc;
+  return nullptr;
+}
+
+WorkerProc* Master::byPid(pid_t pid) {
+  for (auto& proc : procs_)
+    if (proc.pid == pid) return &proc;
+  return nullptr;
 }
 
 void Master::readReady() {
-  unsigned char buffer[64];
+  // Each ready worker writes its pid (4 bytes, one atomic pipe write).
+  pid_t pids[16];
   for (;;) {
-    ssize_t n = ::read(ready_read_.get(), buffer, sizeof buffer);
+    ssize_t n = ::read(ready_read_.get(), pids, sizeof pids);
     if (n <= 0) return;
-    for (ssize_t i = 0; i < n; ++i) {
-      std::size_t index = buffer[i];
-      if (index < slots_.size()) {
-        slots_[index].ready = true;
-        slots_[index].failures = 0;
-        any_ready_ = true;
-      }
+    for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof(pid_t)); ++i) {
+      WorkerProc* proc = byPid(pids[i]);
+      if (!proc || proc->ready) continue;
+      proc->ready = true;
+      if (static_cast<std::size_t>(proc->index) < slots_.size()) slots_[static_cast<std::size_t>(proc->index)].failures = 0;
+      any_ready_ = true;
     }
   }
+}
+
+void Master::retire(WorkerProc& proc, const char* why) {
+  proc.retiring = true;
+  proc.replacement = false;
+  spdlog::info("worker {} (pid {}) {}: draining", proc.index, proc.pid, why);
+  ::kill(proc.pid, SIGTERM);
 }
 
 void Master::reap() {
@@ -154,39 +208,137 @@ void Master::reap() {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
-    auto it = std::find_if(slots_.begin(), slots_.end(), [pid](const WorkerSlot& s) { return s.pid == pid; });
-    if (it == slots_.end()) continue;  // not ours (an app's own child)
-    const int index = static_cast<int>(it - slots_.begin());
+    readReady();  // a worker may have become ready just before dying
+    WorkerProc* found = byPid(pid);
+    if (!found) continue;  // not ours (an app's own child)
+    const WorkerProc proc = *found;
+    procs_.erase(procs_.begin() + (found - procs_.data()));
     std::string how = WIFSIGNALED(status) ? std::string("signal ") + signalName(WTERMSIG(status)) + " (" +
                                                 std::to_string(WTERMSIG(status)) + ")"
                                           : "status " + std::to_string(WEXITSTATUS(status));
-    readReady();  // a worker may have become ready just before dying
-    const bool boot_failure = !it->ready;
-    it->pid = 0;
-    if (stopping_) {
-      spdlog::info("worker {} (pid {}) exited with {}", index, pid, how);
+    if (stopping_ || proc.retiring) {
+      spdlog::info("worker {} (pid {}) exited with {}", proc.index, pid, how);
       continue;
     }
+    if (proc.replacement) {
+      abortPhasedRestart("the new worker " + std::to_string(proc.index) + " (pid " + std::to_string(pid) +
+                         ") died during boot with " + how);
+      continue;
+    }
+    const bool boot_failure = !proc.ready;
     if (boot_failure && !any_ready_ && WIFEXITED(status) && WEXITSTATUS(status) == kBootFailureStatus) {
       // The app cannot load at all: say so and stop, as a missing rackup would.
-      spdlog::critical("worker {} failed to boot the app; stopping", index);
+      spdlog::critical("worker {} failed to boot the app; stopping", proc.index);
       boot_failed_ = true;
       beginStop(true);
       continue;
     }
+    if (static_cast<std::size_t>(proc.index) >= slots_.size()) continue;  // its index went with TTOU
+    Slot& slot = slots_[static_cast<std::size_t>(proc.index)];
     if (boot_failure) {
-      it->failures++;
-      auto delay = std::min<std::chrono::seconds>(std::chrono::seconds(1 << std::min(it->failures - 1, 5)), kMaxBackoff);
-      it->respawn_at = Clock::now() + delay;
-      spdlog::error("worker {} (pid {}) died during boot with {}; restarting in {}s", index, pid, how, delay.count());
+      slot.failures++;
+      auto delay = std::min<std::chrono::seconds>(std::chrono::seconds(1 << std::min(slot.failures - 1, 5)), kMaxBackoff);
+      slot.respawn_at = Clock::now() + delay;
+      spdlog::error("worker {} (pid {}) died during boot with {}; restarting in {}s", proc.index, pid, how,
+                    delay.count());
     } else {
-      it->respawn_at = Clock::now();
-      spdlog::error("worker {} (pid {}) died with {}; restarting it", index, pid, how);
+      slot.respawn_at = Clock::now();
+      spdlog::error("worker {} (pid {}) died with {}; restarting it", proc.index, pid, how);
     }
   }
 }
 
+void Master::startPhasedRestart() {
+  if (phased_index_ >= 0) {
+    spdlog::info("SIGUSR1: a phased restart is already running (worker {} of {})", phased_index_, slots_.size());
+    return;
+  }
+  if (settings_.preload) {
+    // As Puma: the workers fork from the master, which loaded the app once;
+    // new code needs a new master (USR2).
+    spdlog::warn("SIGUSR1 with --preload: workers are replaced one at a time, but they fork from the master's "
+                 "preloaded app, so application code is NOT reloaded (send USR2 for a hot restart)");
+  }
+  spdlog::info("phased restart: replacing {} worker(s) one at a time", slots_.size());
+  phased_index_ = 0;
+  phased_replaced_ = 0;
+  phased_started_ = Clock::now();
+}
+
+void Master::advancePhasedRestart() {
+  while (phased_index_ >= 0) {
+    if (phased_index_ >= static_cast<int>(slots_.size())) {
+      spdlog::info("phased restart complete: {} worker(s) replaced in {:.1f} s", phased_replaced_,
+                   std::chrono::duration<double>(Clock::now() - phased_started_).count());
+      phased_index_ = -1;
+      return;
+    }
+    WorkerProc* old = serving(phased_index_);
+    WorkerProc* fresh = replacementFor(phased_index_);
+    if (!fresh) {
+      if (!old) {  // the index has no worker now (died): its respawn boots the new code anyway
+        ++phased_index_;
+        continue;
+      }
+      spawn(phased_index_, true);
+      return;
+    }
+    if (!fresh->ready) {
+      if (Clock::now() - fresh->spawned_at > kReplacementBootTimeout) {
+        const pid_t pid = fresh->pid;
+        ::kill(pid, SIGKILL);
+        fresh->retiring = true;  // reaped as retired; the abort below says why
+        fresh->replacement = false;
+        abortPhasedRestart("the new worker " + std::to_string(phased_index_) + " (pid " + std::to_string(pid) +
+                           ") was not ready within " + std::to_string(kReplacementBootTimeout.count()) + " s");
+      }
+      return;
+    }
+    // The new worker serves: the old one drains.
+    fresh->replacement = false;
+    if (old) retire(*old, "replaced");
+    ++phased_replaced_;
+    ++phased_index_;
+  }
+}
+
+void Master::abortPhasedRestart(const std::string& why) {
+  if (phased_index_ < 0) return;
+  spdlog::error("phased restart stopped after {} of {} worker(s): {}; the other workers keep serving the old code",
+                phased_replaced_, slots_.size(), why);
+  phased_index_ = -1;
+}
+
+void Master::addWorker() {
+  for (const auto& listener : listeners_) {
+    if (listener.slot >= 0) {
+      spdlog::warn("SIGTTIN: --reuse-port gives each worker its own socket, made at boot; not adding a worker");
+      return;
+    }
+  }
+  slots_.push_back(Slot{});
+  spdlog::info("SIGTTIN: workers {} -> {}", slots_.size() - 1, slots_.size());
+  spawn(static_cast<int>(slots_.size()) - 1, false);
+}
+
+void Master::removeWorker() {
+  if (slots_.size() <= 1) {
+    spdlog::info("SIGTTOU: one worker left; not removing it (TERM stops the server)");
+    return;
+  }
+  const int index = static_cast<int>(slots_.size()) - 1;
+  slots_.pop_back();
+  spdlog::info("SIGTTOU: workers {} -> {}", slots_.size() + 1, slots_.size());
+  for (auto& proc : procs_) {
+    if (proc.index == index && !proc.retiring) retire(proc, "removed");
+  }
+}
+
 void Master::handleSignal(int signal) {
+  if (stopping_ && signal != SIGTERM && signal != SIGINT && signal != SIGQUIT && signal != SIGCHLD) {
+    spdlog::info("SIG{} while stopping; ignoring", signalName(signal));
+    return;
+  }
   switch (signal) {
     case SIGCHLD:
       break;  // reap() runs after every wake-up
@@ -197,6 +349,17 @@ void Master::handleSignal(int signal) {
       break;
     case SIGQUIT:
       beginStop(true);
+      break;
+    case SIGUSR1:
+      startPhasedRestart();
+      break;
+    case SIGTTIN:
+      if (phased_index_ >= 0) spdlog::info("SIGTTIN during a phased restart; ignoring");
+      else addWorker();
+      break;
+    case SIGTTOU:
+      if (phased_index_ >= 0) spdlog::info("SIGTTOU during a phased restart; ignoring");
+      else removeWorker();
       break;
     case SIGHUP:
       // Log reopening and certificate reloading come with the operations work.
@@ -211,30 +374,32 @@ void Master::beginStop(bool immediate) {
   if (stopping_ && (immediate_ || !immediate)) return;
   stopping_ = true;
   immediate_ = immediate;
+  phased_index_ = -1;
   // Our copies of the listening sockets kept them open for respawns only.
   // Once every worker has closed its own, the socket is gone and a new
   // connection is refused at once (a load balancer retries elsewhere)
   // instead of waiting in a backlog nobody will accept from.
   listeners_.clear();
   spdlog::info("{} stop: signalling {} worker(s)", immediate ? "immediate" : "graceful", aliveCount());
-  for (auto& slot : slots_) {
-    if (slot.pid > 0) ::kill(slot.pid, immediate ? SIGQUIT : SIGTERM);
-  }
+  for (auto& proc : procs_) ::kill(proc.pid, immediate ? SIGQUIT : SIGTERM);
   // Workers get the grace period plus a margin for at_exit handlers.
   kill_at_ = Clock::now() + (immediate ? std::chrono::milliseconds(5000)
                                        : settings_.graceful_timeout + std::chrono::milliseconds(5000));
 }
 
-int Master::aliveCount() const {
-  return static_cast<int>(std::count_if(slots_.begin(), slots_.end(), [](const WorkerSlot& s) { return s.pid > 0; }));
-}
+int Master::aliveCount() const { return static_cast<int>(procs_.size()); }
 
 int Master::timeoutMs() const {
-  // Wake for the next due respawn; otherwise a slow heartbeat.
+  // Wake for the next due respawn; otherwise a slow heartbeat (a phased
+  // restart also checks its replacement's boot deadline on it).
   auto next = Clock::now() + std::chrono::milliseconds(1000);
   if (stopping_) next = std::min(next, kill_at_);
-  for (const auto& slot : slots_) {
-    if (slot.pid == 0 && !stopping_) next = std::min(next, slot.respawn_at);
+  if (!stopping_) {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      bool filled = false;
+      for (const auto& proc : procs_) filled = filled || (proc.index == static_cast<int>(i) && !proc.retiring);
+      if (!filled) next = std::min(next, slots_[i].respawn_at);
+    }
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count();
   return static_cast<int>(std::max<long long>(ms, 0));

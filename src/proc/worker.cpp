@@ -128,7 +128,7 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   // Hyperion.publish: to this worker's loop, the other workers, Redis.
   websocket::PubSub::Options pubsub_options;
   pubsub_options.worker_index = spec.index;
-  pubsub_options.workers = spec.ready_fd >= 0 ? settings.workers : 0;
+  pubsub_options.workers = spec.ready_fd >= 0 ? spec.workers : 0;
   pubsub_options.group = ::getppid();
   pubsub_options.redis = settings.websocket.pubsub;
   websocket::PubSub pubsub(pubsub_options, server.loopMailbox());
@@ -137,8 +137,8 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   host.startRubyThreads(settings.threads, queue);
   spdlog::info("worker {} ready: {} Ruby threads, {}", spec.index, settings.threads, server.ioDescription());
   if (spec.ready_fd >= 0) {
-    auto byte = static_cast<unsigned char>(spec.index & 0xff);
-    [[maybe_unused]] ssize_t n = ::write(spec.ready_fd, &byte, 1);
+    const pid_t self = ::getpid();  // the master tells an index's old and new worker apart by pid
+    [[maybe_unused]] ssize_t n = ::write(spec.ready_fd, &self, sizeof self);
     ::close(spec.ready_fd);
   }
 

@@ -60,7 +60,13 @@ void PubSub::start() {
     bus_send_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr;
     const socklen_t len = busAddress(options_.group, options_.worker_index, addr);
-    if (!bus_ || !bus_send_ || ::bind(bus_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    const int bound = bus_ && bus_send_ ? ::bind(bus_.get(), reinterpret_cast<sockaddr*>(&addr), len) : -1;
+    // A phased restart boots this worker while its predecessor of the same
+    // index still drains and holds the name: the bus thread takes it over
+    // once the predecessor exits (until then the predecessor gets the index's
+    // publishes, for the subscribers it still has).
+    const bool predecessor = bound != 0 && errno == EADDRINUSE;
+    if (bound != 0 && !predecessor) {
       spdlog::error("websocket pub/sub: worker {} cannot bind its bus socket: {}; publishes reach this worker only",
                     options_.worker_index, std::strerror(errno));
       bus_.reset();
@@ -71,7 +77,9 @@ void PubSub::start() {
       ::setsockopt(bus_send_.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
       int size = 4 << 20;
       ::setsockopt(bus_.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-      bus_thread_ = std::thread([this] { busLoop(); });
+      bus_thread_ = std::thread([this, predecessor] {
+        if (!predecessor || bindWhenFree()) busLoop();
+      });
     }
   }
   if (redis_url_) redis_thread_ = std::thread([this] { redisLoop(); });
@@ -141,6 +149,26 @@ bool PubSub::sendOnBus(std::string_view channel, std::string_view payload, bool 
     } while (offset < payload.size());
   }
   return all;
+}
+
+bool PubSub::bindWhenFree() {
+  sockaddr_un addr;
+  const socklen_t len = busAddress(options_.group, options_.worker_index, addr);
+  const auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    pollfd stop{stop_.get(), POLLIN, 0};
+    if (::poll(&stop, 1, 100) > 0) return false;
+    if (::bind(bus_.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0) {
+      spdlog::debug("websocket pub/sub: worker {} took its bus socket over after {:.1f} s", options_.worker_index,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      return true;
+    }
+    if (errno != EADDRINUSE) {
+      spdlog::error("websocket pub/sub: worker {} cannot bind its bus socket: {}; publishes reach this worker only",
+                    options_.worker_index, std::strerror(errno));
+      return false;
+    }
+  }
 }
 
 void PubSub::busLoop() {

@@ -12,6 +12,7 @@ namespace hyperion::proc {
 struct WorkerSpec {
   int index = 0;       // 0..workers-1; shown in logs and given to on_worker_boot
   int ready_fd = -1;   // write end of the master's ready pipe; -1 in single mode
+  int workers = 0;     // the pool's size when this worker was forked (its pub/sub bus peers)
 };
 
 // Serves until TERM/INT (graceful) or QUIT (immediate); never returns.

@@ -61,6 +61,7 @@ class PubSub final : public Publisher {
   void deliverLocally(std::string channel, std::string payload, bool binary);
   bool sendOnBus(std::string_view channel, std::string_view payload, bool binary);
   void busLoop();
+  bool bindWhenFree();  // the predecessor's name, once it is gone; false on stop
   bool publishToRedis(std::string_view channel, std::string_view payload, bool binary);
   void redisLoop();
 

@@ -214,10 +214,14 @@ module E2E
       out
     end
 
-    # Lines that mean something went wrong inside the server itself.
+    # Lines that mean something went wrong inside the server itself, but for
+    # the ones a test provoked on purpose (allow_problem).
     def problems
-      log.lines.grep(/AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|\[critical\]|SEGV|Aborted|terminate called/)
+      lines = log.lines.grep(/AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|\[critical\]|SEGV|Aborted|terminate called/)
+      lines.reject { |line| (@allowed_problems || []).any? { |pattern| line =~ pattern } }
     end
+
+    def allow_problem(pattern) = (@allowed_problems ||= []) << pattern
 
     def cleanup
       kill!

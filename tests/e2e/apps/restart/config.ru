@@ -1,0 +1,15 @@
+# frozen_string_literal: true
+
+# For the restart tests: the code "version" is read once, when a worker loads
+# the app, so a phased restart that reloads code shows a new one; a boot
+# fails on purpose while APP_FAIL_FILE exists.
+fail_file = ENV.fetch('APP_FAIL_FILE', '')
+raise "boot failure requested by #{fail_file}" if !fail_file.empty? && File.exist?(fail_file)
+
+version_file = ENV.fetch('APP_VERSION_FILE', '')
+VERSION = version_file.empty? ? 'none' : File.read(version_file).strip
+
+run lambda { |env|
+  sleep Float(env['QUERY_STRING'][/\Asleep=([\d.]+)/, 1]) if env['QUERY_STRING'].start_with?('sleep=')
+  [200, { 'content-type' => 'text/plain' }, ["#{VERSION} #{Process.pid}\n"]]
+}
