@@ -11,6 +11,7 @@
 #include <map>
 
 #include "hyperion/log/logger.hpp"
+#include "hyperion/proc/sd_notify.hpp"
 #include "hyperion/proc/signals.hpp"
 #include "hyperion/proc/worker.hpp"
 
@@ -70,6 +71,9 @@ class Master {
   WorkerProc* byPid(pid_t pid);
   int aliveCount() const;
   int timeoutMs() const;
+  // systemd (sd_notify.hpp): READY=1 once every index has a ready worker.
+  void notifyReadyIfAll();
+  void tickWatchdog();
 
   const config::Settings& settings_;
   std::vector<net::Listener> listeners_;
@@ -88,6 +92,9 @@ class Master {
   int phased_index_ = -1;
   Clock::time_point phased_started_{};
   int phased_replaced_ = 0;
+  SdNotify notify_ = SdNotify::fromEnvironment();
+  bool ready_pending_ = true;  // READY=1 is owed (at boot, and after a phased restart)
+  Clock::time_point next_watchdog_{};
 };
 
 int Master::run() {
@@ -120,6 +127,8 @@ int Master::run() {
     for (int signal : signals_->drain()) handleSignal(signal);
     readReady();
     reap();
+    tickWatchdog();
+    if (ready_pending_ && !stopping_ && phased_index_ < 0) notifyReadyIfAll();
     const auto now = Clock::now();
     if (stopping_) {
       if (aliveCount() > 0 && now >= kill_at_) {
@@ -260,6 +269,9 @@ void Master::startPhasedRestart() {
                  "preloaded app, so application code is NOT reloaded (send USR2 for a hot restart)");
   }
   spdlog::info("phased restart: replacing {} worker(s) one at a time", slots_.size());
+  notify_.send("RELOADING=1\nSTATUS=phased restart: replacing " + std::to_string(slots_.size()) +
+               " worker(s) one at a time");
+  ready_pending_ = true;
   phased_index_ = 0;
   phased_replaced_ = 0;
   phased_started_ = Clock::now();
@@ -381,10 +393,32 @@ void Master::beginStop(bool immediate) {
   // instead of waiting in a backlog nobody will accept from.
   listeners_.clear();
   spdlog::info("{} stop: signalling {} worker(s)", immediate ? "immediate" : "graceful", aliveCount());
+  notify_.send(std::string("STOPPING=1\nSTATUS=") + (immediate ? "immediate" : "graceful") + " stop");
   for (auto& proc : procs_) ::kill(proc.pid, immediate ? SIGQUIT : SIGTERM);
   // Workers get the grace period plus a margin for at_exit handlers.
   kill_at_ = Clock::now() + (immediate ? std::chrono::milliseconds(5000)
                                        : settings_.graceful_timeout + std::chrono::milliseconds(5000));
+}
+
+void Master::notifyReadyIfAll() {
+  int ready = 0;
+  for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
+    const WorkerProc* proc = serving(i);
+    if (proc && proc->ready) ++ready;
+  }
+  if (ready < static_cast<int>(slots_.size())) return;
+  ready_pending_ = false;
+  notify_.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=" + std::to_string(ready) +
+               " worker(s) ready");
+}
+
+void Master::tickWatchdog() {
+  const auto interval = notify_.watchdogInterval();
+  if (!interval) return;
+  const auto now = Clock::now();
+  if (now < next_watchdog_) return;
+  notify_.send("WATCHDOG=1");
+  next_watchdog_ = now + *interval;
 }
 
 int Master::aliveCount() const { return static_cast<int>(procs_.size()); }
@@ -394,6 +428,7 @@ int Master::timeoutMs() const {
   // restart also checks its replacement's boot deadline on it).
   auto next = Clock::now() + std::chrono::milliseconds(1000);
   if (stopping_) next = std::min(next, kill_at_);
+  if (notify_.watchdogInterval()) next = std::min(next, next_watchdog_);
   if (!stopping_) {
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       bool filled = false;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "hyperion/log/logger.hpp"
+#include "hyperion/proc/sd_notify.hpp"
 #include "hyperion/proc/signals.hpp"
 #include "hyperion/server/dispatch_queue.hpp"
 #include "hyperion/websocket/pubsub.hpp"
@@ -25,8 +26,16 @@ enum class StopKind { None, Graceful, Immediate };
 
 // `tls`: the worker's TLS contexts, for SIGHUP (a single process has no
 // master to rotate the shared ticket keys; a worker may be sent it too).
-StopKind waitForStopSignal(SignalPipe& signals, AppHost& host, const std::vector<std::shared_ptr<net::TlsContext>>& tls) {
+// `notify`: systemd's socket when this process is the server (-w 0), for
+// WATCHDOG=1; disabled in a master's worker.
+StopKind waitForStopSignal(SignalPipe& signals, AppHost& host, const std::vector<std::shared_ptr<net::TlsContext>>& tls,
+                           const SdNotify& notify) {
+  auto next_watchdog = std::chrono::steady_clock::now();
   for (;;) {
+    if (const auto interval = notify.watchdogInterval(); interval && std::chrono::steady_clock::now() >= next_watchdog) {
+      notify.send("WATCHDOG=1");
+      next_watchdog = std::chrono::steady_clock::now() + *interval;
+    }
     // Short polls so the GVL is taken back now and then: Ruby can deliver
     // its own interrupts to the main thread between them.
     host.withoutGvl([&] {
@@ -142,7 +151,11 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
     ::close(spec.ready_fd);
   }
 
-  StopKind stop = waitForStopSignal(signals, host, tls_contexts);
+  // -w 0: this process is the one systemd started, and tells it.
+  const SdNotify notify = spec.ready_fd >= 0 ? SdNotify{} : SdNotify::fromEnvironment();
+  notify.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=serving (single process)");
+  StopKind stop = waitForStopSignal(signals, host, tls_contexts, notify);
+  notify.send(stop == StopKind::Graceful ? "STOPPING=1\nSTATUS=graceful stop" : "STOPPING=1\nSTATUS=immediate stop");
   bool drained = false;
   server.beginShutdown();  // immediate too: the loop stops accepting at once
   if (stop == StopKind::Graceful) {
