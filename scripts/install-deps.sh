@@ -11,9 +11,9 @@ profile=${1:-build}
 build=(build-essential cmake pkg-config ruby ruby-dev ruby-rack libssl-dev libnghttp2-dev liburing-dev node-llhttp
        libfmt-dev libspdlog-dev zlib1g-dev libhiredis-dev googletest libgtest-dev)
 # node-ws: the strict WebSocket client of the e2e tests; redis-server: started by the pub/sub tests;
-# wrk: the load the restart tests count failures under.
+# wrk: the load the restart tests count failures under; systemd: systemd-socket-activate (no daemon runs).
 test=(ruby-sinatra ruby-rails curl nghttp2-client python3-h2 ruby-grpc clang libclang-rt-14-dev nodejs node-ws
-      redis-server ruby-faye-websocket ruby-actioncable wrk)
+      redis-server ruby-faye-websocket ruby-actioncable wrk systemd)
 bench=(puma nginx-light wrk gnuplot-nox util-linux curl openssl)
 
 case "$profile" in

@@ -72,8 +72,16 @@ int run(int argc, char** argv, void* stack_marker) {
   // One shared socket per bind unless --reuse-port asks for one per worker.
   const net::TlsSession tls_session{settings.tls.session_cache_size, settings.tls.ticket_key_rotation, settings.tls.sni,
                                     settings.http2.enabled};
-  auto listeners = net::bindListeners(config::effectiveBinds(settings),
-                                      single || !settings.reuse_port ? 1 : settings.workers, tls_session);
+  // Under systemd socket activation the passed sockets replace the binds
+  // (the unit's .socket file says where to listen; nothing is rebound).
+  auto listeners = net::inheritedListeners();
+  if (listeners && !listeners.value().empty()) {
+    spdlog::info("socket activation: {} listening socket(s) from systemd (LISTEN_FDS); binds are not used",
+                 listeners.value().size());
+  } else if (listeners) {
+    listeners = net::bindListeners(config::effectiveBinds(settings),
+                                   single || !settings.reuse_port ? 1 : settings.workers, tls_session);
+  }
   if (!listeners) {
     if (settings.pidfile) proc::releasePidfile(*settings.pidfile);
     return fail(listeners.error());

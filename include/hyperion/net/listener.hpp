@@ -41,6 +41,11 @@ struct Listener {
 Result<std::vector<Listener>> bindListeners(const std::vector<std::string>& uris, int slots,
                                             const TlsSession& session = {});
 
+// systemd socket activation: the listening sockets passed as fds 3.. when
+// LISTEN_PID is this process (LISTEN_FDS of them; the variables are then
+// unset). Empty when none were passed. Shared by every worker, plain HTTP.
+Result<std::vector<Listener>> inheritedListeners();
+
 // The distinct TLS contexts of these listeners (one per ssl:// bind).
 std::vector<std::shared_ptr<TlsContext>> tlsContexts(const std::vector<Listener>& listeners);
 

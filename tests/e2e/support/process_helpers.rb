@@ -13,12 +13,13 @@ module E2E
   class CommandServer < Server
     # argv: everything after the binary. workers: how many "worker N ready"
     # lines to wait for (0 and 1 both mean one).
-    def initialize(argv, workers: 0, env: {}, chdir: nil, wait: true)
+    # wrapper: a command prefix (systemd-socket-activate, unshare) that execs the binary.
+    def initialize(argv, workers: 0, env: {}, chdir: nil, wait: true, wrapper: [])
       @dir = Dir.mktmpdir('hyperion-e2e')
       @log_path = File.join(@dir, 'server.log')
       @workers = workers
       spawn_env = { 'ASAN_OPTIONS' => 'detect_leaks=0:abort_on_error=0', 'UBSAN_OPTIONS' => 'print_stacktrace=1' }
-      @pid = Process.spawn(spawn_env.merge(env), BIN, *argv, out: @log_path, err: [:child, :out],
+      @pid = Process.spawn(spawn_env.merge(env), *wrapper, BIN, *argv, out: @log_path, err: [:child, :out],
                                                               chdir: chdir || ROOT, pgroup: true)
       wait_until_ready if wait
     end

@@ -2,11 +2,12 @@
 
 require_relative 'support/process_helpers'
 
-# systemd's notify protocol, read from a test-owned NOTIFY_SOCKET: READY=1
-# once every worker is ready (with MAINPID and a STATUS), RELOADING=1 and
-# READY=1 around a phased restart, STOPPING=1 on TERM, WATCHDOG=1 when
-# WATCHDOG_USEC asks for it; the same from a -w 0 server.
-class SdNotifyTest < Minitest::Test
+# systemd without systemd running. The notify protocol, read from a
+# test-owned NOTIFY_SOCKET: READY=1 once every worker is ready (with MAINPID
+# and a STATUS), RELOADING=1 and READY=1 around a phased restart,
+# STOPPING=1 on TERM, WATCHDOG=1 when WATCHDOG_USEC asks for it; the same
+# from a -w 0 server. Socket activation through systemd-socket-activate.
+class SystemdTest < Minitest::Test
   include E2E::Helpers
 
   def setup
@@ -88,5 +89,37 @@ class SdNotifyTest < Minitest::Test
   def test_without_notify_socket_nothing_is_sent_and_it_serves
     server = start_server(E2E.app('hello'), workers: 1)
     assert_equal '200', server.http('/').code
+  end
+
+  def free_port
+    probe = TCPServer.new('127.0.0.1', 0)
+    probe.addr[1]
+  ensure
+    probe&.close
+  end
+
+  def test_socket_activation_serves_on_the_passed_socket
+    skip 'systemd-socket-activate not installed (package systemd)' unless system('command -v systemd-socket-activate >/dev/null')
+    port = free_port
+    # It binds, then execs hyperion (same pid) on the first connection with
+    # LISTEN_FDS=1 and LISTEN_PID set; no -b is given, nothing is rebound.
+    server = start_command_server(['-w', '2', '-t', '2', E2E.app('hello')], wait: false,
+                                  wrapper: ['systemd-socket-activate', '-l', "127.0.0.1:#{port}"])
+    response = nil
+    deadline = Time.now + 10 * E2E::SLOW
+    begin # until systemd-socket-activate has bound
+      response = Net::HTTP.start('127.0.0.1', port, read_timeout: 20 * E2E::SLOW) { |http| http.get('/') }
+    rescue Errno::ECONNREFUSED
+      raise if Time.now > deadline
+
+      sleep 0.05
+      retry
+    end
+    assert_equal '200', response.code, server.log
+    assert_match(/socket activation: 1 listening socket\(s\) from systemd/, server.log)
+    assert_match(%r{Listening on http://127\.0\.0\.1:#{port}}, server.log)
+    refute_match(/:9292/, server.log, 'the default bind was not used')
+    Process.kill('TERM', server.pid)
+    assert server.wait.success?, server.log
   end
 end
