@@ -242,6 +242,12 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.graceful_timeout = *d;
          return std::nullopt;
        }}},
+      {"worker-timeout", {"worker_timeout", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto d = v == "off" ? std::optional<std::chrono::milliseconds>(0) : parseDuration(v);
+         if (!d || (d->count() > 0 && d->count() < 2000)) return "expects a duration of at least 2s, such as 60s, or off";
+         s.worker_timeout = *d;
+         return std::nullopt;
+       }}},
       {"tmp-dir", {"tmp_dir", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          s.tmp_dir = v;
          return std::nullopt;
@@ -518,6 +524,8 @@ Processes
   -t, --threads N            Ruby threads per worker; Puma's min:max is accepted (default 5)
       --preload              load the app in the master before forking workers
       --graceful-timeout T   how long TERM waits for in-flight requests (default 30s)
+      --worker-timeout T     kill and replace a worker whose event loop has not checked in for T
+                             (default 60s; off = never)
   -P, --pidfile PATH         write the master's pid here
   -C, --config FILE          Ruby config file (default config/hyperion.rb if it exists)
   -e, --environment ENV      sets RACK_ENV (default: $APP_ENV, $RACK_ENV, $RAILS_ENV, development)

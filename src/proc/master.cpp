@@ -40,7 +40,9 @@ struct WorkerProc {
   bool ready = false;
   bool replacement = false;  // booting for a phased restart; not yet serving
   bool retiring = false;     // told to drain (replaced, TTOU, recycled); not respawned
+  bool killed = false;       // killed for not checking in (--worker-timeout)
   Clock::time_point spawned_at{};
+  Clock::time_point checked_in{};  // its last ready/check-in message
 };
 
 class Master {
@@ -74,6 +76,7 @@ class Master {
   // systemd (sd_notify.hpp): READY=1 once every index has a ready worker.
   void notifyReadyIfAll();
   void tickWatchdog();
+  void killSilentWorkers();  // --worker-timeout
 
   const config::Settings& settings_;
   std::vector<net::Listener> listeners_;
@@ -128,6 +131,7 @@ int Master::run() {
     readReady();
     reap();
     tickWatchdog();
+    killSilentWorkers();
     if (ready_pending_ && !stopping_ && phased_index_ < 0) notifyReadyIfAll();
     const auto now = Clock::now();
     if (stopping_) {
@@ -167,7 +171,8 @@ void Master::spawn(int index, bool replacement) {
     master_signals->abandon();
     runWorker(settings_, std::move(mine), host_, spec);
   }
-  procs_.push_back(WorkerProc{pid, index, false, replacement, false, Clock::now()});
+  const auto now = Clock::now();
+  procs_.push_back(WorkerProc{pid, index, false, replacement, false, false, now, now});
   spdlog::info("worker {} {} (pid {})", index, replacement ? "replacement started" : "started", pid);
 }
 
@@ -190,14 +195,17 @@ WorkerProc* Master::byPid(pid_t pid) {
 }
 
 void Master::readReady() {
-  // Each ready worker writes its pid (4 bytes, one atomic pipe write).
+  // Each ready worker writes its pid (4 bytes, one atomic pipe write), then
+  // again every second while its event loop runs (CheckIn in worker.cpp).
   pid_t pids[16];
   for (;;) {
     ssize_t n = ::read(ready_read_.get(), pids, sizeof pids);
     if (n <= 0) return;
     for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof(pid_t)); ++i) {
       WorkerProc* proc = byPid(pids[i]);
-      if (!proc || proc->ready) continue;
+      if (!proc) continue;
+      proc->checked_in = Clock::now();
+      if (proc->ready) continue;
       proc->ready = true;
       if (static_cast<std::size_t>(proc->index) < slots_.size()) slots_[static_cast<std::size_t>(proc->index)].failures = 0;
       any_ready_ = true;
@@ -410,6 +418,22 @@ void Master::notifyReadyIfAll() {
   ready_pending_ = false;
   notify_.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=" + std::to_string(ready) +
                " worker(s) ready");
+}
+
+void Master::killSilentWorkers() {
+  if (settings_.worker_timeout.count() <= 0) return;
+  const auto now = Clock::now();
+  for (auto& proc : procs_) {
+    // Booting is the boot timeout's business; a worker checks in from ready on.
+    if (!proc.ready || proc.killed || now - proc.checked_in <= settings_.worker_timeout) continue;
+    spdlog::error("worker {} (pid {}) has not checked in for {} s (its event loop is stuck or the process is "
+                  "stopped); killing it{}",
+                  proc.index, proc.pid,
+                  std::chrono::duration_cast<std::chrono::seconds>(now - proc.checked_in).count(),
+                  proc.retiring ? "" : " and starting another");
+    ::kill(proc.pid, SIGKILL);
+    proc.killed = true;
+  }
 }
 
 void Master::tickWatchdog() {

@@ -24,14 +24,39 @@ namespace {
 
 enum class StopKind { None, Graceful, Immediate };
 
+// The worker's check-in with the master (--worker-timeout): its pid on the
+// ready pipe once a second, but only while the event loop iterates, so a
+// loop stuck in C (or a stopped process) stops checking in and is replaced.
+class CheckIn {
+ public:
+  CheckIn(int fd, const server::HttpServer& server) : fd_(fd), server_(server) {}
+  void tick() {
+    const auto now = std::chrono::steady_clock::now();
+    if (fd_ < 0 || now < next_) return;
+    next_ = now + std::chrono::seconds(1);
+    const std::uint64_t seen = server_.iterations();
+    if (seen == last_) return;
+    last_ = seen;
+    const pid_t self = ::getpid();
+    [[maybe_unused]] ssize_t n = ::write(fd_, &self, sizeof self);
+  }
+
+ private:
+  int fd_;
+  const server::HttpServer& server_;
+  std::uint64_t last_ = 0;
+  std::chrono::steady_clock::time_point next_{};
+};
+
 // `tls`: the worker's TLS contexts, for SIGHUP (a single process has no
 // master to rotate the shared ticket keys; a worker may be sent it too).
 // `notify`: systemd's socket when this process is the server (-w 0), for
 // WATCHDOG=1; disabled in a master's worker.
 StopKind waitForStopSignal(SignalPipe& signals, AppHost& host, const std::vector<std::shared_ptr<net::TlsContext>>& tls,
-                           const SdNotify& notify) {
+                           const SdNotify& notify, CheckIn& check_in) {
   auto next_watchdog = std::chrono::steady_clock::now();
   for (;;) {
+    check_in.tick();
     if (const auto interval = notify.watchdogInterval(); interval && std::chrono::steady_clock::now() >= next_watchdog) {
       notify.send("WATCHDOG=1");
       next_watchdog = std::chrono::steady_clock::now() + *interval;
@@ -58,9 +83,10 @@ constexpr std::chrono::milliseconds kImmediateFlush{200};
 // Waits for the loop to drain (drained = true), the grace period to pass, or
 // a second TERM/INT or a QUIT, which turns the stop into an immediate one.
 StopKind waitForDrain(server::HttpServer& server, SignalPipe& signals, AppHost& host,
-                      std::chrono::milliseconds grace, bool& drained) {
+                      std::chrono::milliseconds grace, bool& drained, CheckIn& check_in) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   for (;;) {
+    check_in.tick();
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return StopKind::Graceful;
     // The drain is noticed at once; a signal within 50 ms.
@@ -148,20 +174,20 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   if (spec.ready_fd >= 0) {
     const pid_t self = ::getpid();  // the master tells an index's old and new worker apart by pid
     [[maybe_unused]] ssize_t n = ::write(spec.ready_fd, &self, sizeof self);
-    ::close(spec.ready_fd);
   }
+  CheckIn check_in(spec.ready_fd, server);  // the pipe stays open for the check-ins
 
   // -w 0: this process is the one systemd started, and tells it.
   const SdNotify notify = spec.ready_fd >= 0 ? SdNotify{} : SdNotify::fromEnvironment();
   notify.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=serving (single process)");
-  StopKind stop = waitForStopSignal(signals, host, tls_contexts, notify);
+  StopKind stop = waitForStopSignal(signals, host, tls_contexts, notify, check_in);
   notify.send(stop == StopKind::Graceful ? "STOPPING=1\nSTATUS=graceful stop" : "STOPPING=1\nSTATUS=immediate stop");
   bool drained = false;
   server.beginShutdown();  // immediate too: the loop stops accepting at once
   if (stop == StopKind::Graceful) {
     spdlog::info("worker {} stopping: finishing in-flight requests (up to {} ms)", spec.index,
                  settings.graceful_timeout.count());
-    stop = waitForDrain(server, signals, host, settings.graceful_timeout, drained);
+    stop = waitForDrain(server, signals, host, settings.graceful_timeout, drained, check_in);
     if (stop == StopKind::Immediate) {
       spdlog::info("worker {}: second stop signal, stopping now", spec.index);
     } else if (!drained) {

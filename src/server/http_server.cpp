@@ -138,6 +138,7 @@ std::chrono::milliseconds HttpServer::waitTimeout() const {
 }
 
 void HttpServer::endIteration() {
+  iterations_.fetch_add(1, std::memory_order_relaxed);
   if (queue_.hasPending()) {
     queue_.wakeIfAllIdle();  // one wake-up for everything this batch queued
     queue_.wakeIfStalled(now_, kDispatchStall);

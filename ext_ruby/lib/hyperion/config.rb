@@ -6,7 +6,7 @@ module Hyperion
   class Config
     SETTINGS = %w[
       workers threads port host environment pidfile rackup preload_app
-      log_level log_format log_requests graceful_timeout tmp_dir no_preload_static reuse_port
+      log_level log_format log_requests graceful_timeout worker_timeout tmp_dir no_preload_static reuse_port
       page_cache_recheck page_cache_max_bytes page_cache_max_file io_uring
       max_header_bytes max_uri_bytes max_body_bytes body_memory_bytes
       header_timeout body_timeout keepalive_timeout write_timeout

@@ -62,6 +62,9 @@ struct Settings {
   LogFormat log_format = LogFormat::Text;
   bool log_requests = true;
   std::chrono::milliseconds graceful_timeout{30'000};
+  // A worker whose event loop has not checked in with the master for this
+  // long is killed and replaced (Puma's worker_timeout); 0 = never.
+  std::chrono::milliseconds worker_timeout{60'000};
   std::string tmp_dir = "/tmp";
   Limits limits;
   std::vector<PreloadDir> preload_static;  // served natively before the app

@@ -50,6 +50,9 @@ class HttpServer final : private SessionHost {
   bool draining() const override { return mailbox_->draining(); }
   // Thread-safe: waits until run() has returned, or the timeout passes.
   bool waitStopped(std::chrono::milliseconds timeout);
+  // Loop iterations so far (one at least every kTimeoutScanEvery): the worker
+  // checks in with the master only while this moves (--worker-timeout).
+  std::uint64_t iterations() const { return iterations_.load(std::memory_order_relaxed); }
   // What each accepted socket is read and written through (before run()).
   // Default: a plain SocketTransport. The seam a TLS listener plugs into,
   // and where tests put a transport that returns one byte at a time.
@@ -178,6 +181,7 @@ class HttpServer final : private SessionHost {
   std::mutex stopped_mutex_;
   std::condition_variable stopped_cv_;
   bool stopped_ = false;
+  std::atomic<std::uint64_t> iterations_{0};
 };
 
 }  // namespace hyperion::server
