@@ -53,14 +53,6 @@ class RestartsTest < Minitest::Test
     assert_equal 0, non2xx, "non-2xx under load:\n#{output}\n#{server.log}"
   end
 
-  def wait_for_log(server, pattern, timeout: 30 * E2E::SLOW)
-    deadline = Time.now + timeout
-    until server.log =~ pattern
-      flunk "no #{pattern.inspect} in the log within #{timeout}s:\n#{server.log}" if Time.now > deadline
-      sleep 0.05
-    end
-    $~
-  end
 
   def versions(server, count: 12)
     Array.new(count) { server.http('/').body.split.first }.uniq.sort
@@ -72,7 +64,7 @@ class RestartsTest < Minitest::Test
     File.write(@version, "v2\n")
     result = under_load(server, close: close) do
       Process.kill('USR1', server.pid)
-      wait_for_log(server, /phased restart complete: 2 worker\(s\) replaced/)
+      await_log(server, /phased restart complete: 2 worker\(s\) replaced/)
     end
     assert_nothing_dropped(result, server)
     after = server.worker_pids.sort
@@ -100,7 +92,7 @@ class RestartsTest < Minitest::Test
     response = slow.value
     assert_equal '200', response.code, server.log
     assert_equal 'close', response['connection'], 'the draining worker closes after its last response'
-    wait_for_log(server, /phased restart complete: 1 worker\(s\) replaced/)
+    await_log(server, /phased restart complete: 1 worker\(s\) replaced/)
   end
 
   def test_a_replacement_that_cannot_boot_stops_the_phased_restart
@@ -109,7 +101,7 @@ class RestartsTest < Minitest::Test
     server.allow_problem(/\[critical\] cannot load .*boot failure requested/)
     File.write(@fail, 'yes')
     Process.kill('USR1', server.pid)
-    wait_for_log(server, /phased restart stopped after 0 of 2 worker\(s\): the new worker 0 \(pid \d+\) died during boot/)
+    await_log(server, /phased restart stopped after 0 of 2 worker\(s\): the new worker 0 \(pid \d+\) died during boot/)
     File.delete(@fail)
     sleep 0.5
     assert_equal before, server.worker_pids.sort, "the old workers keep serving\n#{server.log}"
@@ -117,7 +109,7 @@ class RestartsTest < Minitest::Test
     # A later USR1, once the app boots again, goes through.
     File.write(@version, "v3\n")
     Process.kill('USR1', server.pid)
-    wait_for_log(server, /phased restart complete: 2 worker\(s\) replaced/)
+    await_log(server, /phased restart complete: 2 worker\(s\) replaced/)
     assert_equal ['v3'], versions(server)
   end
 
@@ -125,7 +117,7 @@ class RestartsTest < Minitest::Test
     server = boot(args: ['--preload'])
     File.write(@version, "v2\n")
     Process.kill('USR1', server.pid)
-    wait_for_log(server, /phased restart complete: 2 worker\(s\) replaced/)
+    await_log(server, /phased restart complete: 2 worker\(s\) replaced/)
     assert_match(/SIGUSR1 with --preload: .*application code is NOT reloaded/, server.log)
     assert_equal ['v1'], versions(server), 'forked from the preloaded master: the old code'
   end
@@ -134,10 +126,10 @@ class RestartsTest < Minitest::Test
     server = boot
     result = under_load(server, seconds: 5) do
       Process.kill('TTIN', server.pid)
-      wait_for_log(server, /worker 2 ready/)
+      await_log(server, /worker 2 ready/)
       sleep 0.5
       Process.kill('TTOU', server.pid)
-      wait_for_log(server, /worker 2 \(pid \d+\) exited/)
+      await_log(server, /worker 2 \(pid \d+\) exited/)
     end
     assert_nothing_dropped(result, server)
     assert_match(/SIGTTIN: workers 2 -> 3/, server.log)
@@ -149,7 +141,7 @@ class RestartsTest < Minitest::Test
     server = boot(workers: 3)
     result = under_load(server, close: true) do
       Process.kill('TTOU', server.pid)
-      wait_for_log(server, /worker 2 \(pid \d+\) exited/)
+      await_log(server, /worker 2 \(pid \d+\) exited/)
     end
     assert_nothing_dropped(result, server)
     assert_equal 2, server.worker_pids.size, server.log
@@ -158,7 +150,7 @@ class RestartsTest < Minitest::Test
   def test_ttou_keeps_the_last_worker
     server = boot(workers: 1)
     Process.kill('TTOU', server.pid)
-    wait_for_log(server, /SIGTTOU: one worker left/)
+    await_log(server, /SIGTTOU: one worker left/)
     assert_equal '200', server.http('/').code
   end
 end

@@ -14,20 +14,13 @@ class WorkerHealthTest < Minitest::Test
     start_server(APP, workers: 2, threads: 2, args: args)
   end
 
-  def wait_for_log(server, pattern, timeout: 20 * E2E::SLOW)
-    deadline = Time.now + timeout
-    until server.log =~ pattern
-      flunk "no #{pattern.inspect} in the log within #{timeout}s:\n#{server.log}" if Time.now > deadline
-      sleep 0.05
-    end
-  end
 
   def test_a_stopped_worker_is_killed_and_replaced
     server = boot(['--worker-timeout', '2s'])
     victim = server.worker_pids.min
     Process.kill('STOP', victim)
-    wait_for_log(server, /worker \d \(pid #{victim}\) has not checked in for [23] s .*killing it and starting another/)
-    wait_for_log(server, /worker \d \(pid #{victim}\) died with signal KILL/)
+    await_log(server, /worker \d \(pid #{victim}\) has not checked in for [23] s .*killing it and starting another/)
+    await_log(server, /worker \d \(pid #{victim}\) died with signal KILL/)
     deadline = Time.now + 10 * E2E::SLOW
     sleep 0.1 until server.log.scan(/worker \d+ ready/).size >= 3 || Time.now > deadline
     pids = server.worker_pids

@@ -43,6 +43,17 @@ module E2E
   end
 
   module Helpers
+    # Waits until the server's log matches pattern and returns the MatchData;
+    # fails the test if it does not within timeout (wait_for_log returns nil).
+    def await_log(server, pattern, timeout: 30 * SLOW)
+      deadline = Time.now + timeout
+      until server.log =~ pattern
+        flunk "no #{pattern.inspect} in the log within #{timeout}s:\n#{server.log}" if Time.now > deadline
+        sleep 0.05
+      end
+      $~
+    end
+
     # Pids that served the proc_pid app's /hold (0.3 s each) with `parallel`
     # requests in flight at once, round after round until every pid in
     # `expect` has answered (or `rounds` pass). Sequential requests would not
