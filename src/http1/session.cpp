@@ -20,6 +20,11 @@ namespace {
 // upstream pool, a browser) send the next one far sooner; one idle longer
 // is closed as a keep-alive timeout would close it.
 constexpr auto kDrainIdle = std::chrono::milliseconds(1000);
+
+// Since the connection last did anything: its accept, or its last read.
+server::Clock::duration idleFor(const server::Connection& conn, server::Clock::time_point now) {
+  return now - std::max(conn.idle_since, conn.last_read);
+}
 }  // namespace
 
 using server::Connection;
@@ -339,8 +344,7 @@ void Http1Session::onTimeout(Connection& conn) {
   const auto now = host_.now();
   switch (parser_.phase()) {
     case RequestParser::Phase::Idle:
-      if (now - std::max(conn.idle_since, conn.last_read) > (host_.draining() ? kDrainIdle : limits.keepalive_timeout))
-        host_.closeNow(conn);
+      if (idleFor(conn, now) > (host_.draining() ? kDrainIdle : limits.keepalive_timeout)) host_.closeNow(conn);
       break;
     case RequestParser::Phase::Headers:
       if (now - request_started_ > limits.header_timeout) reject(conn, {408, "request headers not received in time"});
@@ -358,7 +362,7 @@ void Http1Session::onDrain(Connection& conn) {
   // request (onTimeout), so a client that sent one as the drain began gets
   // its answer and a clean close instead of a reset.
   if (!in_flight_ && conn.output.empty() && parser_.phase() == RequestParser::Phase::Idle &&
-      conn.pendingInput() == 0 && host_.now() - std::max(conn.idle_since, conn.last_read) >= kDrainIdle)
+      conn.pendingInput() == 0 && idleFor(conn, host_.now()) >= kDrainIdle)
     host_.closeNow(conn);
 }
 

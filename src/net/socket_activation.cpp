@@ -32,18 +32,14 @@ Result<BindAddress> describe(int fd) {
   BindAddress address;
   char host[INET6_ADDRSTRLEN] = {};
   switch (storage.ss_family) {
-    case AF_INET: {
-      const auto* in = reinterpret_cast<const sockaddr_in*>(&storage);
-      ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-      address.host = host;
-      address.port = ntohs(in->sin_port);
-      return address;
-    }
+    case AF_INET:
     case AF_INET6: {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&storage);
       const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
-      ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+      const bool v6 = storage.ss_family == AF_INET6;
+      ::inet_ntop(storage.ss_family, v6 ? static_cast<const void*>(&in6->sin6_addr) : &in->sin_addr, host, sizeof host);
       address.host = host;
-      address.port = ntohs(in6->sin6_port);
+      address.port = ntohs(v6 ? in6->sin6_port : in->sin_port);
       return address;
     }
     case AF_UNIX: {

@@ -70,6 +70,7 @@ class Master {
   void removeWorker();
   WorkerProc* serving(int index);  // the index's worker that is neither a replacement nor retiring
   WorkerProc* replacementFor(int index);
+  bool filled(int index) const;  // a worker serves or boots for it (one not retiring)
   WorkerProc* byPid(pid_t pid);
   int aliveCount() const;
   int timeoutMs() const;
@@ -143,7 +144,7 @@ int Master::run() {
       continue;
     }
     for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
-      if (!serving(i) && !replacementFor(i) && now >= slots_[i].respawn_at) spawn(i, false);
+      if (!filled(i) && now >= slots_[i].respawn_at) spawn(i, false);
     }
     if (phased_index_ >= 0) advancePhasedRestart();
   }
@@ -186,6 +187,11 @@ WorkerProc* Master::replacementFor(int index) {
   for (auto& proc : procs_)
     if (proc.index == index && proc.replacement) return &proc;
   return nullptr;
+}
+
+bool Master::filled(int index) const {
+  return std::any_of(procs_.begin(), procs_.end(),
+                     [index](const WorkerProc& proc) { return proc.index == index && !proc.retiring; });
 }
 
 WorkerProc* Master::byPid(pid_t pid) {
@@ -454,11 +460,8 @@ int Master::timeoutMs() const {
   if (stopping_) next = std::min(next, kill_at_);
   if (notify_.watchdogInterval()) next = std::min(next, next_watchdog_);
   if (!stopping_) {
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
-      bool filled = false;
-      for (const auto& proc : procs_) filled = filled || (proc.index == static_cast<int>(i) && !proc.retiring);
-      if (!filled) next = std::min(next, slots_[i].respawn_at);
-    }
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      if (!filled(static_cast<int>(i))) next = std::min(next, slots_[i].respawn_at);
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count();
   return static_cast<int>(std::max<long long>(ms, 0));
