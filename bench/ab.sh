@@ -8,6 +8,10 @@
 #   AB_RUNS=5 AB_DURATION=5 AB_CONNS=100 AB_THREADS=2    runs per binary, seconds, wrk -c, wrk -t
 #   AB_CLOSE=1                                           a new connection per request (Connection: close)
 #   AB_RACKUP=bench/apps/hello.ru  AB_PATH=/             app and path
+#
+# Besides requests/s it prints the server's CPU time per request (every
+# process of its group, from /proc/PID/stat, over the timed run): on a
+# shared VM throughput swings with the neighbours, CPU per request much less.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
@@ -21,23 +25,41 @@ PORT=$(ruby -rsocket -e 's = TCPServer.new("127.0.0.1", 0); puts s.addr[1]; s.cl
 LOG=$(mktemp); SERVER=
 trap '[ -n "$SERVER" ] && kill -TERM -- "-$SERVER" 2>/dev/null; rm -f "$LOG"' EXIT
 
-run_one() { # run_one BINARY -> prints requests/s
+# CPU ticks (user + system) of every process in the server's process group.
+group_ticks() {
+  local total=0 pid f
+  for pid in $(pgrep -g "$1"); do
+    f=$(cut -d' ' -f14,15 "/proc/$pid/stat" 2>/dev/null) || continue
+    total=$((total + ${f% *} + ${f#* }))
+  done
+  echo "$total"
+}
+
+run_one() { # run_one BINARY -> prints "requests/s cpu-us-per-request"
   setsid taskset -c 0 "$1" "${FLAGS[@]}" -e production --no-access-log -b "tcp://127.0.0.1:$PORT" "$RACKUP" \
     >"$LOG" 2>&1 & SERVER=$!
   for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$PORT$URL_PATH" && break; sleep 0.1; done
   taskset -c 1 wrk -t "$WRK_THREADS" -c "$CONNS" -d 1 "${WRK_EXTRA[@]}" "http://127.0.0.1:$PORT$URL_PATH" >/dev/null
-  taskset -c 1 wrk -t "$WRK_THREADS" -c "$CONNS" -d "$DURATION" "${WRK_EXTRA[@]}" "http://127.0.0.1:$PORT$URL_PATH" |
-    awk '/Requests\/sec/ {print $2}'
+  local before out after
+  before=$(group_ticks "$SERVER")
+  out=$(taskset -c 1 wrk -t "$WRK_THREADS" -c "$CONNS" -d "$DURATION" "${WRK_EXTRA[@]}" "http://127.0.0.1:$PORT$URL_PATH")
+  after=$(group_ticks "$SERVER")
+  awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+    /requests in/ {n = $1} /Requests\/sec/ {r = $2}
+    END {printf "%s %.2f\n", r, (n > 0 ? t * 1e6 / hz / n : 0)}' <<<"$out"
   kill -TERM -- "-$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
   while ss -ltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN; do sleep 0.1; done
 }
 
-declare -a RA RB
+declare -a RA RB CA CB
 for i in $(seq "$RUNS"); do
-  RA+=("$(run_one "$A")"); RB+=("$(run_one "$B")")
-  printf 'run %d  A %10.0f  B %10.0f\n' "$i" "${RA[-1]}" "${RB[-1]}"
+  read -r ra ca <<<"$(run_one "$A")"; read -r rb cb <<<"$(run_one "$B")"
+  RA+=("$ra"); RB+=("$rb"); CA+=("$ca"); CB+=("$cb")
+  printf 'run %d  A %10.0f  B %10.0f   cpu/req A %6.2f us  B %6.2f us\n' "$i" "$ra" "$rb" "$ca" "$cb"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 MA=$(median "${RA[@]}") MB=$(median "${RB[@]}")
 echo "flags: ${FLAGS[*]}  wrk -c $CONNS${AB_CLOSE:+ (close=$AB_CLOSE)}  ${RUNS}x${DURATION}s"
-awk -v a="$MA" -v b="$MB" 'BEGIN {printf "median  A %.0f  B %.0f  B/A %.3f\n", a, b, b / a}'
+CMA=$(median "${CA[@]}") CMB=$(median "${CB[@]}")
+awk -v a="$MA" -v b="$MB" -v ca="$CMA" -v cb="$CMB" \
+  'BEGIN {printf "median  A %.0f  B %.0f  B/A %.3f   cpu/req A %.2f us  B %.2f us  B/A %.3f\n", a, b, b / a, ca, cb, cb / ca}'

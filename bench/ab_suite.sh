@@ -2,7 +2,9 @@
 # The refactor check: bench/ab.sh over every workload a change to the
 # connection layer must not slow down (hello, JSON, 25 headers, prebuilt
 # route, preloaded 1 KiB, 1 MiB file, SSE, Connection: close), one table of
-# medians and B/A ratios at the end. Same session, alternating runs.
+# medians and B/A ratios at the end (requests/s, and server CPU µs per
+# request, the steadier of the two on a shared machine). Same session,
+# alternating runs.
 #
 #   bench/ab_suite.sh OLD_BINARY NEW_BINARY        (AB_RUNS / AB_DURATION as in ab.sh)
 #   AB_WORKLOADS="hello json"                      a subset
@@ -34,9 +36,9 @@ for w in "${WORKLOADS[@]}"; do
   env "${envs[@]}" "$ROOT/bench/ab.sh" "$A" "$B" "${flags[@]}" >"$FILES/out"
   cat "$FILES/out"
   out=$(tail -1 "$FILES/out")
-  TABLE+=("$(printf '| %-11s | %s |' "$w" "$(echo "$out" | awk '{printf "%8s | %8s | %s", $3, $5, $7}')")")
+  TABLE+=("$(printf '| %-11s | %s |' "$w" "$(echo "$out" | awk '{printf "%8s | %8s | %s | %6s | %6s | %s", $3, $5, $7, $10, $13, $16}')")")
 done
 echo
-echo "| workload    |        A |        B | B/A"
-echo "|-------------|----------|----------|------"
+echo "| workload    |        A |        B | B/A   | A µs/req | B µs/req | B/A"
+echo "|-------------|----------|----------|-------|--------|--------|------"
 printf '%s\n' "${TABLE[@]}"

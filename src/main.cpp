@@ -7,10 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "hyperion/admin/admin_server.hpp"
 #include "hyperion/config/cli.hpp"
 #include "hyperion/log/logger.hpp"
+#include "hyperion/metrics/stats_region.hpp"
 #include "hyperion/net/ktls.hpp"
 #include "hyperion/net/listener.hpp"
+#include "hyperion/proc/cpu_count.hpp"
 #include "hyperion/proc/master.hpp"
 #include "hyperion/proc/pidfile.hpp"
 #include "hyperion/proc/worker.hpp"
@@ -43,8 +46,14 @@ int run(int argc, char** argv, void* stack_marker) {
   if (auto booted = rb::bootRuby(argc, argv, stack_marker); !booted) return fail(booted.error());
   if (auto loaded = rb::applyConfigFile(request); !loaded) return fail(loaded.error());
   config::Settings& settings = request.settings;
+  std::string auto_workers;
+  if (settings.workers == config::kWorkersAuto) {
+    const auto cpus = proc::usableCpus();
+    settings.workers = cpus.usable;
+    auto_workers = "-w auto: " + std::to_string(cpus.usable) + " worker(s) (" + cpus.describe() + ")";
+  }
   const bool single = settings.workers == 0;
-  log::setupLogging(settings, single ? "single" : "master");
+  if (auto error = log::setupLogging(settings, single ? "single" : "master"); !error.empty()) return fail(error);
 
   // As Puma: -e, else APP_ENV, RACK_ENV, RAILS_ENV; the app sees it as RACK_ENV.
   settings.environment = config::resolveEnvironment(settings, [](const char* name) -> const char* {
@@ -88,6 +97,7 @@ int run(int argc, char** argv, void* stack_marker) {
   }
 
   spdlog::info("hyperion {} starting ({})", HYPERION_VERSION, rb::rubyDescription());
+  if (!auto_workers.empty()) spdlog::info("{}", auto_workers);
   spdlog::info("mode: {}, {} Ruby thread(s) per worker, environment: {}, pid {}",
                single ? "single process" : std::to_string(settings.workers) + " workers", settings.threads,
                settings.environment, ::getpid());
@@ -108,12 +118,32 @@ int run(int argc, char** argv, void* stack_marker) {
     spdlog::info("{}", ktls.value());
   }
 
+  // The admin listener, bound like the app's before any fork; the master
+  // (or the only process) answers it.
+  std::unique_ptr<admin::AdminServer> admin_server;
+  settings.admin.bind = config::effectiveAdminBind(settings);
+  if (!settings.admin.bind.empty()) {
+    auto opened = admin::AdminServer::open(settings.admin);
+    if (!opened) {
+      if (settings.pidfile) proc::releasePidfile(*settings.pidfile);
+      return fail(opened.error());
+    }
+    admin_server = std::move(opened.value());
+  }
+
   auto host = rb::makeRubyHost(settings);
   if (single) {
     if (settings.preload) spdlog::info("--preload has no effect without workers");
-    proc::runWorker(settings, std::move(listeners.value()), *host, proc::WorkerSpec{0, -1, 0});
+    const auto& health = settings.worker_health;
+    if (health.max_requests || health.max_rss_bytes || health.max_age.count())
+      spdlog::warn("worker recycling (max_requests, max_rss, max_age) needs a master: ignored with -w 0");
+    auto region = metrics::StatsRegion::create(1);
+    metrics::WorkerStats* stats = nullptr;
+    if (region && region->claim(0) == 0) stats = &region->block(0);
+    proc::runWorker(settings, std::move(listeners.value()), *host,
+                    proc::WorkerSpec{0, -1, 0, stats, admin_server.get()});
   }
-  int status = proc::runMaster(settings, std::move(listeners.value()), *host);
+  int status = proc::runMaster(settings, std::move(listeners.value()), *host, std::move(admin_server));
   host->exitProcess(status);
   return status;  // not reached: exitProcess ends the process
 }

@@ -135,7 +135,16 @@ std::string withTlsDefaults(std::string uri, const Settings::Tls& tls) {
 
 const std::map<std::string, OptionSpec>& longOptions() {
   static const std::map<std::string, OptionSpec> options = {
-      {"workers", {"workers", true, intoInt(&Settings::workers, 0, 1024)}},
+      {"workers", {"workers", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v == "auto") {  // resolved at boot (proc/cpu_count.hpp)
+           s.workers = kWorkersAuto;
+           return std::nullopt;
+         }
+         auto n = parseInteger(v, 0, 1024);
+         if (!n) return "expects a whole number from 0 to 1024, or auto";
+         s.workers = static_cast<int>(*n);
+         return std::nullopt;
+       }}},
       {"threads", {"threads", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          // Puma's "min:max" form is accepted; Hyperion runs a fixed pool of max threads.
          std::string max = v.substr(v.find(':') == std::string::npos ? 0 : v.find(':') + 1);
@@ -228,6 +237,16 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.http2.max_total_streams = static_cast<std::size_t>(*n);
          return std::nullopt;
        }}},
+      {"log-file", {"log_file", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "expects a path";
+         s.log_file = v;
+         return std::nullopt;
+       }}},
+      {"access-log-file", {"access_log_file", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "expects a path";
+         s.access_log_file = v;
+         return std::nullopt;
+       }}},
       {"no-access-log", {"log_requests", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
          s.log_requests = false;
          return std::nullopt;
@@ -248,6 +267,24 @@ const std::map<std::string, OptionSpec>& longOptions() {
          s.worker_timeout = *d;
          return std::nullopt;
        }}},
+      {"worker-max-rss-mb", {"worker_max_rss_mb", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = v == "off" ? std::optional<long long>(0) : parseInteger(v, 16, 1 << 20);
+         if (!n) return "expects megabytes (16 to 1048576), or off";
+         s.worker_health.max_rss_bytes = static_cast<std::uint64_t>(*n) << 20;
+         return std::nullopt;
+       }}},
+      {"worker-max-requests", {"worker_max_requests", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = v == "off" ? std::optional<long long>(0) : parseInteger(v, 1, 1'000'000'000'000LL);
+         if (!n) return "expects a number of requests, or off";
+         s.worker_health.max_requests = static_cast<std::uint64_t>(*n);
+         return std::nullopt;
+       }}},
+      {"worker-max-age", {"worker_max_age", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto d = v == "off" ? std::optional<std::chrono::milliseconds>(0) : parseDuration(v);
+         if (!d || (d->count() > 0 && d->count() < 10'000)) return "expects a duration of at least 10s, such as 6h, or off";
+         s.worker_health.max_age = std::chrono::duration_cast<std::chrono::seconds>(*d);
+         return std::nullopt;
+       }}},
       {"tmp-dir", {"tmp_dir", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
          s.tmp_dir = v;
          return std::nullopt;
@@ -262,6 +299,32 @@ const std::map<std::string, OptionSpec>& longOptions() {
        }}},
       {"no-preload-static", {"no_preload_static", false, [](Settings& s, const std::string&) -> std::optional<std::string> {
          s.no_preload_static = true;
+         return std::nullopt;
+       }}},
+      {"admin-bind", {"admin_bind", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v.rfind("tcp://", 0) != 0 && v.rfind("unix://", 0) != 0) return "expects tcp://HOST:PORT or unix:///PATH";
+         s.admin.bind = v;
+         return std::nullopt;
+       }}},
+      {"admin-token", {"admin_token", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v.size() < 8) return "expects a token of at least 8 characters";
+         s.admin.token = v;
+         return std::nullopt;
+       }}},
+      {"admin-metrics-token", {"admin_metrics_token", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v.size() < 8) return "expects a token of at least 8 characters";
+         s.admin.metrics_token = v;
+         return std::nullopt;
+       }}},
+      {"admin-listener-port", {"admin_listener_port", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         auto n = parseInteger(v, 1, 65535);
+         if (!n) return "expects a port from 1 to 65535";
+         s.admin.listener_port = static_cast<int>(*n);
+         return std::nullopt;
+       }}},
+      {"admin-listener-host", {"admin_listener_host", true, [](Settings& s, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "expects a host";
+         s.admin.listener_host = v;
          return std::nullopt;
        }}},
       {"tls-cert", {"tls_cert", true, intoString(&Settings::Tls::cert)}},
@@ -445,6 +508,14 @@ std::vector<std::string> effectiveBinds(const Settings& settings) {
   return binds;
 }
 
+std::string effectiveAdminBind(const Settings& settings) {
+  if (!settings.admin.bind.empty()) return settings.admin.bind;
+  if (settings.admin.listener_port == 0) return {};
+  const std::string& host = settings.admin.listener_host;
+  const bool v6 = host.find(':') != std::string::npos && host.front() != '[';
+  return "tcp://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(settings.admin.listener_port);
+}
+
 std::variant<CliRequest, CliError> parseCommandLine(int argc, const char* const* argv) {
   CliRequest request;
   bool rackup_seen = false;
@@ -520,12 +591,18 @@ std::string usageText() {
   return R"(Usage: hyperion [options] [rackup]     (rackup defaults to ./config.ru)
 
 Processes
-  -w, --workers N            worker processes; 0 = single process, no master (default 0)
+  -w, --workers N            worker processes; 0 = single process, no master (default 0);
+                             auto = one per CPU this process may use (affinity, cgroup quota)
   -t, --threads N            Ruby threads per worker; Puma's min:max is accepted (default 5)
       --preload              load the app in the master before forking workers
       --graceful-timeout T   how long TERM waits for in-flight requests (default 30s)
       --worker-timeout T     kill and replace a worker whose event loop has not checked in for T
                              (default 60s; off = never)
+      --worker-max-requests N  recycle a worker after N requests (up to 10 % jitter each)
+      --worker-max-rss-mb N  recycle a worker whose resident memory passes N MiB
+      --worker-max-age T     recycle a worker after T (such as 6h; up to 10 % jitter each)
+                             (recycling: its replacement boots first, then it drains;
+                             one worker at a time; default off)
   -P, --pidfile PATH         write the master's pid here
   -C, --config FILE          Ruby config file (default config/hyperion.rb if it exists)
   -e, --environment ENV      sets RACK_ENV (default: $APP_ENV, $RACK_ENV, $RAILS_ENV, development)
@@ -605,10 +682,21 @@ Static files (served by the event loop, before the app)
       --page-cache-max-file N    files up to N are cached, larger ones go out
                              with sendfile (default 1m)
 
+Admin listener (see docs/OBSERVABILITY.md; config `admin do ... end`)
+      --admin-bind URI       serve /-/live, /-/ready, /-/metrics and POST /-/quit on
+                             tcp://HOST:PORT or unix:///PATH (never on the app's binds)
+      --admin-token T        bearer token for everything there, and what turns on
+                             /-/quit (without it, control is off)
+      --admin-metrics-token T  a second token that may only read /-/metrics
+                             (with no token at all, /-/metrics is open)
+
 Logging
       --log-level LEVEL      trace, debug, info, warn, error (default info)
       --log-format FORMAT    text or json (default text)
       --no-access-log        do not log one line per request (--access-log turns it on)
+      --log-file PATH        the server's log lines go to PATH instead of stderr
+      --access-log-file PATH the access log goes to PATH instead of stderr
+                             (both are appended to, and reopened on SIGHUP for logrotate)
 
   -v, --version              print the version
   -h, --help                 print this help

@@ -58,7 +58,7 @@ bool Http1Session::answerFromStaticDirectory(Connection& conn, const Request& re
 
 void Http1Session::finishNative(Connection& conn, const Request& request, int status, std::size_t body_bytes,
                                 bool keep_alive) {
-  log::logAccess({conn.peer.remote_addr, request.method, request.target, request.protocol(), status, body_bytes, 0.0});
+  host_.recordRequest({conn.peer.remote_addr, request.method, request.target, request.protocol(), status, body_bytes, 0.0});
   conn.idle_since = host_.now();
   if (!keep_alive) conn.close_after_flush = true;
   host_.flush(conn);

@@ -8,6 +8,7 @@
 #include "hyperion/http1/h2c_upgrade.hpp"
 #include "hyperion/http1/response.hpp"
 #include "hyperion/log/logger.hpp"
+#include "hyperion/metrics/worker_stats.hpp"
 #include "hyperion/server/connection.hpp"
 #include "hyperion/server/loop_mailbox.hpp"
 #include "hyperion/websocket/handshake.hpp"
@@ -81,6 +82,7 @@ void Http1Session::onInput(Connection& conn) {
 void Http1Session::rejectWebSocket(Connection& conn, const websocket::UpgradeCheck& check) {
   // Answered here: the app never sees a handshake it could not accept.
   spdlog::info("rejected WebSocket handshake from {}: {} -> {}", conn.peer.remote_addr, check.reason, check.status);
+  host_.stats().recordRejection(check.status);
   std::string body = check.reason + "\n";
   std::string head = "HTTP/1.1 " + std::to_string(check.status) + " " + std::string(reasonPhrase(check.status)) +
                      "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
@@ -102,7 +104,7 @@ void Http1Session::acceptWebSocket(Connection& conn, const std::shared_ptr<Excha
                                                       agreement ? agreement->response : std::string()),
                     nullptr);
   host_.flushSoon(conn);
-  logAccess(conn, *exchange, 101, 0);
+  recordRequest(conn, *exchange, 101, 0);
   std::optional<websocket::DeflateParams> params;
   if (agreement) params = agreement->params;
   // Destroys this session: nothing of it may be touched after.
@@ -131,6 +133,7 @@ void Http1Session::reject(Connection& conn, const ParseError& error) {
   // client asking for what we do not speak, like any 4xx.
   if (error.status == 500) spdlog::error("{}: {} -> {}", conn.peer.remote_addr, error.reason, error.status);
   else spdlog::info("rejected request from {}: {} -> {}", conn.peer.remote_addr, error.reason, error.status);
+  host_.stats().recordRejection(error.status);
   std::string body = std::string(reasonPhrase(error.status)) + "\n";
   answerAndClose(conn, buildSimpleResponse(error.status, body, false));
 }
@@ -309,7 +312,7 @@ void Http1Session::finishReply(Connection& conn, Exchange& exchange, bool comple
 
 void Http1Session::onFinish(Connection& conn, Exchange& exchange, bool keep_alive) {
   if (reply_.head_seen && !reply_.raw)  // not a hijack: the app wrote nothing we saw
-    logAccess(conn, exchange, reply_.status, static_cast<std::size_t>(reply_.body_sent));
+    recordRequest(conn, exchange, reply_.status, static_cast<std::size_t>(reply_.body_sent));
   reply_ = Reply{};
   in_flight_.reset();
   conn.idle_since = host_.now();
@@ -324,10 +327,10 @@ void Http1Session::onFinish(Connection& conn, Exchange& exchange, bool keep_aliv
   else if (conn.peer_closed) host_.closeWhenDone(conn);
 }
 
-void Http1Session::logAccess(const Connection& conn, const Exchange& exchange, int status, std::size_t bytes) {
+void Http1Session::recordRequest(const Connection& conn, const Exchange& exchange, int status, std::size_t bytes) {
   const Request& request = exchange.request();
   const double ms = std::chrono::duration<double, std::milli>(host_.now() - exchange.startedAt()).count();
-  log::logAccess({conn.peer.remote_addr, request.method, request.target, request.protocol(), status, bytes, ms});
+  host_.recordRequest({conn.peer.remote_addr, request.method, request.target, request.protocol(), status, bytes, ms});
 }
 
 void Http1Session::onHijack(Connection& conn, const std::shared_ptr<Exchange>& exchange) {

@@ -788,7 +788,7 @@ void Http2Session::forget(std::int32_t id, Stream& s) {
     const http1::Request& r = s.exchange ? s.exchange->request() : s.request;
     const auto started = s.exchange ? s.exchange->startedAt() : s.started;
     const double ms = std::chrono::duration<double, std::milli>(host_.now() - started).count();
-    log::logAccess({conn_.peer.remote_addr, r.method, r.target, r.protocol(), s.status,
+    host_.recordRequest({conn_.peer.remote_addr, r.method, r.target, r.protocol(), s.status,
                     static_cast<std::size_t>(s.body_sent), ms});
   }
   if (s.exchange) {

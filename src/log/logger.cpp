@@ -1,13 +1,19 @@
 #include "hyperion/log/logger.hpp"
 
+#include <fcntl.h>
 #include <fmt/chrono.h>
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 namespace hyperion::log {
 namespace {
@@ -24,6 +30,65 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 };
 
 bool g_json = false;  // written once at boot, before any thread starts
+
+// A log file opened with O_APPEND, one write(2) per line: lines from the
+// master and every worker interleave whole, and nothing sits in a buffer
+// when a process dies. reopen() swaps in a new open file for the same path.
+class ReopeningFileSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit ReopeningFileSink(std::string path) : path_(std::move(path)) {}
+  ~ReopeningFileSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // "" when open; else why not.
+  std::string open() {
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return path_ + ": " + std::strerror(errno);
+    std::lock_guard lock(mutex_);
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+    return {};
+  }
+  const std::string& path() const { return path_; }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    const char* p = line.data();
+    std::size_t left = line.size();
+    while (left > 0 && fd_ >= 0) {
+      const ssize_t n = ::write(fd_, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // a full disk must not stop the server
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  void flush_() override {}
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// This process's log files, for reopenLogFiles (set by setupLogging).
+std::vector<std::shared_ptr<ReopeningFileSink>> g_files;
+
+// The sink for `path`: that file, or stderr when none is named (or it
+// cannot be opened; `error` then says why).
+spdlog::sink_ptr sinkFor(const std::string& path, std::string& error) {
+  if (!path.empty()) {
+    auto file = std::make_shared<ReopeningFileSink>(path);
+    const std::string problem = file->open();
+    if (problem.empty()) {
+      g_files.push_back(file);
+      return file;
+    }
+    error = "cannot open log file " + problem;
+  }
+  return std::make_shared<spdlog::sinks::stderr_sink_mt>();
+}
 
 // RFC 3339 with milliseconds and the local offset, as the JSON log lines
 // carry it: 2026-12-05T13:04:05.123+01:00.
@@ -62,13 +127,15 @@ void appendJsonEscaped(std::string& out, std::string_view text) {
   }
 }
 
-void setupLogging(const config::Settings& settings, std::string_view role) {
-  // Re-run after fork: drop the parent's loggers, keep the one stderr sink type.
+std::string setupLogging(const config::Settings& settings, std::string_view role) {
+  // Re-run after fork: drop the parent's loggers (and its file handles).
   spdlog::drop_all();
+  g_files.clear();
   // Two sinks: a pattern belongs to a sink. Both stderr sinks share spdlog's
   // console mutex, so lines never interleave.
-  auto main = std::make_shared<spdlog::logger>("hyperion", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  auto access = std::make_shared<spdlog::logger>("access", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  std::string error;
+  auto main = std::make_shared<spdlog::logger>("hyperion", sinkFor(settings.log_file, error));
+  auto access = std::make_shared<spdlog::logger>("access", sinkFor(settings.access_log_file, error));
   g_json = settings.log_format == config::LogFormat::Json;
   std::string role_text(role);
   if (g_json) {
@@ -87,6 +154,17 @@ void setupLogging(const config::Settings& settings, std::string_view role) {
   main->flush_on(spdlog::level::warn);
   spdlog::register_logger(access);
   spdlog::set_default_logger(main);
+  return error;
+}
+
+int reopenLogFiles() {
+  int reopened = 0;
+  for (const auto& file : g_files) {
+    const std::string problem = file->open();
+    if (problem.empty()) ++reopened;
+    else spdlog::error("SIGHUP: cannot reopen log file {}; still writing to the old one", problem);
+  }
+  return reopened;
 }
 
 void logAccess(const AccessRecord& r) {

@@ -9,8 +9,13 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
+#include <random>
 
 #include "hyperion/log/logger.hpp"
+#include "hyperion/metrics/exporter.hpp"
+#include "hyperion/metrics/stats_region.hpp"
+#include "hyperion/proc/oom_kills.hpp"
 #include "hyperion/proc/sd_notify.hpp"
 #include "hyperion/proc/signals.hpp"
 #include "hyperion/proc/worker.hpp"
@@ -41,21 +46,34 @@ struct WorkerProc {
   bool replacement = false;  // booting for a phased restart; not yet serving
   bool retiring = false;     // told to drain (replaced, TTOU, recycled); not respawned
   bool killed = false;       // killed for not checking in (--worker-timeout)
+  int block = -1;            // its metrics block in region_ (-1: none was free)
+  // Its recycling limits (worker_health), each with its own jitter so the
+  // workers do not all recycle at once; 0 / epoch: none.
+  std::uint64_t max_requests = 0;
+  Clock::time_point retire_at{};
   Clock::time_point spawned_at{};
   Clock::time_point checked_in{};  // its last ready/check-in message
 };
 
-class Master {
+class Master final : private admin::AdminHandler {
  public:
-  Master(const config::Settings& settings, std::vector<net::Listener> listeners, AppHost& host)
+  Master(const config::Settings& settings, std::vector<net::Listener> listeners, AppHost& host,
+         std::unique_ptr<admin::AdminServer> admin)
       : settings_(settings),
         listeners_(std::move(listeners)),
         host_(host),
+        admin_(std::move(admin)),
         slots_(static_cast<std::size_t>(settings.workers)) {}
 
   int run();
 
  private:
+  // admin::AdminHandler: the admin listener's answers.
+  std::string notReadyReason() const override;
+  std::string metricsText() override;
+  void quit() override { beginStop(false); }
+  int readyCount() const;  // indices with a ready, serving worker
+
   void spawn(int index, bool replacement);
   void reap();
   void handleSignal(int signal);
@@ -68,6 +86,11 @@ class Master {
   void abortPhasedRestart(const std::string& why);
   void addWorker();
   void removeWorker();
+  // worker_health: a worker past max_requests, max_rss or max_age is
+  // replaced like one index of a phased restart (the new one ready first).
+  void checkWorkerHealth();
+  void recycle(const WorkerProc& proc, const std::string& reason, const std::string& why);
+  std::uint64_t jittered(std::uint64_t limit);  // limit + up to 10 %
   WorkerProc* serving(int index);  // the index's worker that is neither a replacement nor retiring
   WorkerProc* replacementFor(int index);
   bool filled(int index) const;  // a worker serves or boots for it (one not retiring)
@@ -82,6 +105,14 @@ class Master {
   const config::Settings& settings_;
   std::vector<net::Listener> listeners_;
   AppHost& host_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  // Workers' metrics: a block each in shared memory, and the sums of the
+  // ones that have exited (so counters never go down across restarts).
+  std::optional<metrics::StatsRegion> region_;
+  metrics::Totals retired_;
+  std::map<std::string, std::uint64_t> restarts_;  // hyperion_worker_restarts_total{reason}
+  bool warned_no_block_ = false;
+  std::vector<pollfd> pollfds_;
   std::vector<Slot> slots_;
   std::vector<WorkerProc> procs_;
   std::unique_ptr<SignalPipe> signals_;
@@ -94,8 +125,13 @@ class Master {
   Clock::time_point kill_at_{};
   // The phased restart in progress: the index being replaced (-1: none).
   int phased_index_ = -1;
+  int phased_end_ = 0;      // the index it stops before (one past the one recycled)
+  std::string recycling_;   // non-empty: this replacement recycles a worker, for this reason
   Clock::time_point phased_started_{};
   int phased_replaced_ = 0;
+  Clock::time_point next_health_check_{};
+  std::optional<std::uint64_t> oom_kills_ = oomKillCount();  // the cgroup's count, to tell OOM kills apart
+  std::mt19937_64 jitter_{std::random_device{}()};
   SdNotify notify_ = SdNotify::fromEnvironment();
   bool ready_pending_ = true;  // READY=1 is owed (at boot, and after a phased restart)
   Clock::time_point next_watchdog_{};
@@ -111,6 +147,13 @@ int Master::run() {
   }
   ready_read_.reset(fds[0]);
   ready_write_.reset(fds[1]);
+  // Blocks for twice the pool (a phased restart runs two per index for a
+  // moment) plus room for TTIN; untouched blocks cost no memory.
+  if (auto region = metrics::StatsRegion::create(slots_.size() * 2 + 16)) {
+    region_.emplace(std::move(region.value()));
+  } else {
+    spdlog::error("metrics are off: {}", region.error());
+  }
 
   if (settings_.preload) {
     auto loaded = host_.loadApp();
@@ -123,12 +166,16 @@ int Master::run() {
   host_.runHook(Hook::BeforeFork, -1);
   for (int i = 0; i < static_cast<int>(slots_.size()); ++i) spawn(i, false);
 
+  if (admin_) spdlog::info("admin listener on {}", admin_->url());
   while (!stopping_ || aliveCount() > 0) {
-    host_.withoutGvl([&] {
-      pollfd pfds[2] = {{signals_->readFd(), POLLIN, 0}, {ready_read_.get(), POLLIN, 0}};
-      ::poll(pfds, 2, timeoutMs());
-    });
+    pollfds_.clear();
+    pollfds_.push_back({signals_->readFd(), POLLIN, 0});
+    pollfds_.push_back({ready_read_.get(), POLLIN, 0});
+    if (admin_) admin_->addPollFds(pollfds_);
+    host_.withoutGvl([&] { ::poll(pollfds_.data(), pollfds_.size(), timeoutMs()); });
     for (int signal : signals_->drain()) handleSignal(signal);
+    readReady();  // /-/ready below sees workers that just became ready
+    if (admin_) admin_->onPoll(pollfds_.data() + 2, pollfds_.size() - 2, *this);
     readReady();
     reap();
     tickWatchdog();
@@ -138,7 +185,10 @@ int Master::run() {
     if (stopping_) {
       if (aliveCount() > 0 && now >= kill_at_) {
         spdlog::warn("workers still running after the grace period; sending KILL");
-        for (auto& proc : procs_) ::kill(proc.pid, SIGKILL);
+        for (auto& proc : procs_) {
+          ::kill(proc.pid, SIGKILL);
+          proc.killed = true;
+        }
         kill_at_ = now + std::chrono::hours(1);
       }
       continue;
@@ -147,6 +197,7 @@ int Master::run() {
       if (!filled(i) && now >= slots_[i].respawn_at) spawn(i, false);
     }
     if (phased_index_ >= 0) advancePhasedRestart();
+    else checkWorkerHealth();
   }
   spdlog::info("master exiting");
   return boot_failed_ ? 1 : 0;
@@ -154,8 +205,14 @@ int Master::run() {
 
 void Master::spawn(int index, bool replacement) {
   Slot& slot = slots_[static_cast<std::size_t>(index)];
+  const int block = region_ ? region_->claim(index) : -1;
+  if (block < 0 && region_ && !warned_no_block_) {
+    warned_no_block_ = true;
+    spdlog::warn("every metrics block is taken: worker {} is not counted in /-/metrics", index);
+  }
   pid_t pid = host_.forkProcess();
   if (pid < 0) {
+    if (region_) region_->release(block);
     spdlog::error("fork failed for worker {}; retrying in 1s", index);
     slot.respawn_at = Clock::now() + std::chrono::seconds(1);
     if (replacement) abortPhasedRestart("fork failed");
@@ -165,15 +222,25 @@ void Master::spawn(int index, bool replacement) {
     // Child: drop the master's plumbing, keep our listeners, serve.
     int ready_fd = ready_write_.release();
     ready_read_.reset();
-    log::setupLogging(settings_, "worker " + std::to_string(index));
+    if (auto error = log::setupLogging(settings_, "worker " + std::to_string(index)); !error.empty())
+      spdlog::error("worker {}: {}; logging to stderr", index, error);
     std::vector<net::Listener> mine = net::listenersForSlot(listeners_, index);
     auto* master_signals = signals_.release();  // replaced by the worker's own pipe
-    WorkerSpec spec{index, ready_fd, static_cast<int>(slots_.size())};
+    if (admin_) admin_->closeInChild();
+    WorkerSpec spec{index, ready_fd, static_cast<int>(slots_.size()), block >= 0 ? &region_->block(block) : nullptr,
+                    nullptr};
     master_signals->abandon();
     runWorker(settings_, std::move(mine), host_, spec);
   }
   const auto now = Clock::now();
-  procs_.push_back(WorkerProc{pid, index, false, replacement, false, false, now, now});
+  if (region_) region_->setPid(block, pid);
+  const auto& health = settings_.worker_health;
+  const Clock::time_point retire_at =
+      health.max_age.count() > 0
+          ? now + std::chrono::seconds(jittered(static_cast<std::uint64_t>(health.max_age.count())))
+          : Clock::time_point{};
+  procs_.push_back(
+      WorkerProc{pid, index, false, replacement, false, false, block, jittered(health.max_requests), retire_at, now, now});
   spdlog::info("worker {} {} (pid {})", index, replacement ? "replacement started" : "started", pid);
 }
 
@@ -236,9 +303,24 @@ void Master::reap() {
     if (!found) continue;  // not ours (an app's own child)
     const WorkerProc proc = *found;
     procs_.erase(procs_.begin() + (found - procs_.data()));
+    if (region_ && proc.block >= 0) {  // its counts stay in the totals; the block is free again
+      retired_.add(region_->block(static_cast<std::size_t>(proc.block)));
+      region_->release(proc.block);
+    }
     std::string how = WIFSIGNALED(status) ? std::string("signal ") + signalName(WTERMSIG(status)) + " (" +
                                                 std::to_string(WTERMSIG(status)) + ")"
                                           : "status " + std::to_string(WEXITSTATUS(status));
+    bool oom_killed = false;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !proc.killed) {
+      // Not our KILL (worker_timeout, grace period over): the kernel's OOM
+      // killer, when the cgroup's count moved; else someone's kill -9.
+      const auto count = oomKillCount();
+      oom_killed = count && oom_kills_ && *count > *oom_kills_;
+      if (count) oom_kills_ = count;
+      how += oom_killed ? ": killed by the kernel's OOM killer (the memory cgroup's oom_kill count is now " +
+                              std::to_string(*count) + "; see dmesg)"
+                        : " from outside hyperion (kill -9, or an OOM kill its cgroup did not count; see dmesg)";
+    }
     if (stopping_ || proc.retiring) {
       spdlog::info("worker {} (pid {}) exited with {}", proc.index, pid, how);
       continue;
@@ -258,6 +340,7 @@ void Master::reap() {
     }
     if (static_cast<std::size_t>(proc.index) >= slots_.size()) continue;  // its index went with TTOU
     Slot& slot = slots_[static_cast<std::size_t>(proc.index)];
+    ++restarts_[proc.killed ? "worker_timeout" : oom_killed ? "oom_kill" : boot_failure ? "boot_failure" : "died"];
     if (boot_failure) {
       slot.failures++;
       auto delay = std::min<std::chrono::seconds>(std::chrono::seconds(1 << std::min(slot.failures - 1, 5)), kMaxBackoff);
@@ -273,7 +356,11 @@ void Master::reap() {
 
 void Master::startPhasedRestart() {
   if (phased_index_ >= 0) {
-    spdlog::info("SIGUSR1: a phased restart is already running (worker {} of {})", phased_index_, slots_.size());
+    if (recycling_.empty())
+      spdlog::info("SIGUSR1: a phased restart is already running (worker {} of {})", phased_index_, slots_.size());
+    else
+      spdlog::info("SIGUSR1: worker {} is being recycled ({}); send it again once that is done", phased_index_,
+                   recycling_);
     return;
   }
   if (settings_.preload) {
@@ -287,15 +374,63 @@ void Master::startPhasedRestart() {
                " worker(s) one at a time");
   ready_pending_ = true;
   phased_index_ = 0;
+  phased_end_ = static_cast<int>(slots_.size());
+  recycling_.clear();
+  phased_replaced_ = 0;
+  phased_started_ = Clock::now();
+}
+
+std::uint64_t Master::jittered(std::uint64_t limit) {
+  if (limit == 0) return 0;
+  return limit + std::uniform_int_distribution<std::uint64_t>(0, limit / 10)(jitter_);
+}
+
+void Master::checkWorkerHealth() {
+  const auto& health = settings_.worker_health;
+  if (stopping_ || (health.max_requests == 0 && health.max_rss_bytes == 0 && health.max_age.count() == 0)) return;
+  const auto now = Clock::now();
+  if (now < next_health_check_) return;
+  next_health_check_ = now + std::chrono::seconds(1);
+  for (const auto& proc : procs_) {
+    if (!proc.ready || proc.replacement || proc.retiring) continue;
+    if (proc.max_requests > 0 && region_ && proc.block >= 0) {
+      const std::uint64_t served = region_->block(static_cast<std::size_t>(proc.block)).requestsServed();
+      if (served >= proc.max_requests)
+        return recycle(proc, "max_requests",
+                       fmt::format("{} requests served (max_requests {}, {} with its jitter)", served,
+                                   health.max_requests, proc.max_requests));
+    }
+    if (health.max_rss_bytes > 0) {
+      const std::uint64_t rss = metrics::residentBytes(proc.pid);
+      if (rss >= health.max_rss_bytes)
+        return recycle(proc, "max_rss",
+                       fmt::format("resident memory {} MiB (max_rss {} MiB)", rss >> 20, health.max_rss_bytes >> 20));
+    }
+    if (proc.retire_at != Clock::time_point{} && now >= proc.retire_at)
+      return recycle(proc, "max_age",
+                     fmt::format("{} s old (max_age {} s, with its jitter)",
+                                 std::chrono::duration_cast<std::chrono::seconds>(now - proc.spawned_at).count(),
+                                 health.max_age.count()));
+  }
+}
+
+void Master::recycle(const WorkerProc& proc, const std::string& reason, const std::string& why) {
+  spdlog::info("worker {} (pid {}) is recycled: {}; its replacement boots before it drains", proc.index, proc.pid, why);
+  phased_index_ = proc.index;
+  phased_end_ = proc.index + 1;
+  recycling_ = reason;
   phased_replaced_ = 0;
   phased_started_ = Clock::now();
 }
 
 void Master::advancePhasedRestart() {
   while (phased_index_ >= 0) {
-    if (phased_index_ >= static_cast<int>(slots_.size())) {
-      spdlog::info("phased restart complete: {} worker(s) replaced in {:.1f} s", phased_replaced_,
-                   std::chrono::duration<double>(Clock::now() - phased_started_).count());
+    if (phased_index_ >= std::min(phased_end_, static_cast<int>(slots_.size()))) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - phased_started_).count();
+      if (recycling_.empty())
+        spdlog::info("phased restart complete: {} worker(s) replaced in {:.1f} s", phased_replaced_, seconds);
+      else if (phased_replaced_ > 0)
+        spdlog::info("worker {} recycled ({}) in {:.1f} s", phased_end_ - 1, recycling_, seconds);
       phased_index_ = -1;
       return;
     }
@@ -313,6 +448,7 @@ void Master::advancePhasedRestart() {
       if (Clock::now() - fresh->spawned_at > kReplacementBootTimeout) {
         const pid_t pid = fresh->pid;
         ::kill(pid, SIGKILL);
+        fresh->killed = true;
         fresh->retiring = true;  // reaped as retired; the abort below says why
         fresh->replacement = false;
         abortPhasedRestart("the new worker " + std::to_string(phased_index_) + " (pid " + std::to_string(pid) +
@@ -322,7 +458,8 @@ void Master::advancePhasedRestart() {
     }
     // The new worker serves: the old one drains.
     fresh->replacement = false;
-    if (old) retire(*old, "replaced");
+    if (old) retire(*old, recycling_.empty() ? "replaced" : "recycled");
+    ++restarts_[recycling_.empty() ? "phased_restart" : recycling_];
     ++phased_replaced_;
     ++phased_index_;
   }
@@ -330,6 +467,14 @@ void Master::advancePhasedRestart() {
 
 void Master::abortPhasedRestart(const std::string& why) {
   if (phased_index_ < 0) return;
+  if (!recycling_.empty()) {
+    // The old worker keeps serving; its limit is checked again in a minute.
+    spdlog::error("recycling worker {} ({}) stopped: {}; it keeps serving, next try in 60 s", phased_index_,
+                  recycling_, why);
+    next_health_check_ = Clock::now() + std::chrono::seconds(60);
+    phased_index_ = -1;
+    return;
+  }
   spdlog::error("phased restart stopped after {} of {} worker(s): {}; the other workers keep serving the old code",
                 phased_replaced_, slots_.size(), why);
   phased_index_ = -1;
@@ -387,10 +532,17 @@ void Master::handleSignal(int signal) {
       if (phased_index_ >= 0) spdlog::info("SIGTTOU during a phased restart; ignoring");
       else removeWorker();
       break;
-    case SIGHUP:
-      // Log reopening and certificate reloading come with the operations work.
-      if (net::rotateTicketKeys(net::tlsContexts(listeners_)) == 0) spdlog::info("SIGHUP: nothing to do (no ssl:// bind)");
+    case SIGHUP: {
+      // logrotate's postrotate: every process reopens its log files (the
+      // workers on the HUP passed on to them); the ticket keys are shared,
+      // so only the master rotates them.
+      const int files = log::reopenLogFiles();
+      const int rotated = net::rotateTicketKeys(net::tlsContexts(listeners_));
+      for (const auto& proc : procs_) ::kill(proc.pid, SIGHUP);
+      spdlog::info("SIGHUP: {} log file(s) reopened, {} ticket key(s) rotated, passed on to {} worker(s)", files,
+                   rotated, procs_.size());
       break;
+    }
     default:
       spdlog::info("SIG{} is not handled yet; ignoring", signalName(signal));
   }
@@ -414,12 +566,44 @@ void Master::beginStop(bool immediate) {
                                        : settings_.graceful_timeout + std::chrono::milliseconds(5000));
 }
 
-void Master::notifyReadyIfAll() {
+int Master::readyCount() const {
   int ready = 0;
   for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
-    const WorkerProc* proc = serving(i);
-    if (proc && proc->ready) ++ready;
+    const bool serves = std::any_of(procs_.begin(), procs_.end(), [i](const WorkerProc& proc) {
+      return proc.index == i && proc.ready && !proc.replacement && !proc.retiring;
+    });
+    if (serves) ++ready;
   }
+  return ready;
+}
+
+std::string Master::notReadyReason() const {
+  if (stopping_) return "draining";
+  const int ready = readyCount();
+  if (ready < static_cast<int>(slots_.size()))
+    return "booting: " + std::to_string(ready) + " of " + std::to_string(slots_.size()) + " workers ready";
+  return {};
+}
+
+std::string Master::metricsText() {
+  metrics::Totals totals = retired_;
+  std::vector<metrics::WorkerSample> samples;
+  for (const auto& proc : procs_) {
+    if (!region_ || proc.block < 0) continue;
+    const metrics::WorkerStats& stats = region_->block(static_cast<std::size_t>(proc.block));
+    totals.add(stats);
+    samples.push_back({proc.index, proc.pid, metrics::residentBytes(proc.pid), &stats});
+  }
+  metrics::MasterFacts facts;
+  facts.workers = static_cast<int>(slots_.size());
+  facts.workers_ready = readyCount();
+  facts.ready = notReadyReason().empty();
+  facts.restarts = restarts_;
+  return metrics::renderPrometheus(totals, samples, facts);
+}
+
+void Master::notifyReadyIfAll() {
+  const int ready = readyCount();
   if (ready < static_cast<int>(slots_.size())) return;
   ready_pending_ = false;
   notify_.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=" + std::to_string(ready) +
@@ -469,8 +653,9 @@ int Master::timeoutMs() const {
 
 }  // namespace
 
-int runMaster(const config::Settings& settings, std::vector<net::Listener> listeners, AppHost& host) {
-  Master master(settings, std::move(listeners), host);
+int runMaster(const config::Settings& settings, std::vector<net::Listener> listeners, AppHost& host,
+              std::unique_ptr<admin::AdminServer> admin) {
+  Master master(settings, std::move(listeners), host, std::move(admin));
   return master.run();
 }
 

@@ -10,8 +10,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "hyperion/log/logger.hpp"
+#include "hyperion/metrics/exporter.hpp"
 #include "hyperion/proc/sd_notify.hpp"
 #include "hyperion/proc/signals.hpp"
 #include "hyperion/server/dispatch_queue.hpp"
@@ -48,12 +51,49 @@ class CheckIn {
   std::chrono::steady_clock::time_point next_{};
 };
 
-// `tls`: the worker's TLS contexts, for SIGHUP (a single process has no
-// master to rotate the shared ticket keys; a worker may be sent it too).
+// -w 0 answers its own admin listener: it is the whole server.
+class SingleProcessAdmin final : public admin::AdminHandler {
+ public:
+  SingleProcessAdmin(admin::AdminServer* server, const metrics::WorkerStats& stats) : server_(server), stats_(stats) {}
+  std::string notReadyReason() const override { return stopping_ ? "draining" : ""; }
+  std::string metricsText() override {
+    metrics::Totals totals;
+    totals.add(stats_);
+    const pid_t self = ::getpid();
+    metrics::MasterFacts facts;
+    facts.workers = 1;
+    facts.workers_ready = stopping_ ? 0 : 1;
+    facts.ready = !stopping_;
+    return metrics::renderPrometheus(totals, {{0, self, metrics::residentBytes(self), &stats_}}, facts);
+  }
+  void quit() override { quit_requested_ = true; }
+
+  // Polls the signal pipe and the admin listener together for up to
+  // timeout_ms, answering admin clients.
+  void poll(int signal_fd, int timeout_ms) {
+    fds_.clear();
+    fds_.push_back({signal_fd, POLLIN, 0});
+    if (server_) server_->addPollFds(fds_);
+    ::poll(fds_.data(), fds_.size(), timeout_ms);
+    if (server_) server_->onPoll(fds_.data() + 1, fds_.size() - 1, *this);
+  }
+  bool takeQuit() { return std::exchange(quit_requested_, false); }
+  void setStopping() { stopping_ = true; }
+
+ private:
+  admin::AdminServer* server_;
+  const metrics::WorkerStats& stats_;
+  std::vector<pollfd> fds_;
+  bool stopping_ = false;
+  bool quit_requested_ = false;
+};
+
+// `tls`: the worker's TLS contexts, for SIGHUP when `single` (this process
+// is the whole server: no master rotates the shared ticket keys for it).
 // `notify`: systemd's socket when this process is the server (-w 0), for
 // WATCHDOG=1; disabled in a master's worker.
 StopKind waitForStopSignal(SignalPipe& signals, AppHost& host, const std::vector<std::shared_ptr<net::TlsContext>>& tls,
-                           const SdNotify& notify, CheckIn& check_in) {
+                           const SdNotify& notify, CheckIn& check_in, SingleProcessAdmin& admin, bool single) {
   auto next_watchdog = std::chrono::steady_clock::now();
   for (;;) {
     check_in.tick();
@@ -63,14 +103,19 @@ StopKind waitForStopSignal(SignalPipe& signals, AppHost& host, const std::vector
     }
     // Short polls so the GVL is taken back now and then: Ruby can deliver
     // its own interrupts to the main thread between them.
-    host.withoutGvl([&] {
-      pollfd pfd{signals.readFd(), POLLIN, 0};
-      ::poll(&pfd, 1, 500);
-    });
+    host.withoutGvl([&] { admin.poll(signals.readFd(), 500); });
+    if (admin.takeQuit()) return StopKind::Graceful;
     for (int signal : signals.drain()) {
       if (signal == SIGTERM || signal == SIGINT) return StopKind::Graceful;
       if (signal == SIGQUIT) return StopKind::Immediate;
-      if (signal == SIGHUP && net::rotateTicketKeys(tls) > 0) continue;
+      if (signal == SIGHUP) {
+        // From the master (which rotates the shared ticket keys itself), or
+        // sent to a single process, which is its own master.
+        const int files = log::reopenLogFiles();
+        const int rotated = single ? net::rotateTicketKeys(tls) : 0;
+        if (single) spdlog::info("SIGHUP: {} log file(s) reopened, {} ticket key(s) rotated", files, rotated);
+        continue;
+      }
       spdlog::info("ignoring SIG{} in worker", signalName(signal));
     }
   }
@@ -83,14 +128,17 @@ constexpr std::chrono::milliseconds kImmediateFlush{200};
 // Waits for the loop to drain (drained = true), the grace period to pass, or
 // a second TERM/INT or a QUIT, which turns the stop into an immediate one.
 StopKind waitForDrain(server::HttpServer& server, SignalPipe& signals, AppHost& host,
-                      std::chrono::milliseconds grace, bool& drained, CheckIn& check_in) {
+                      std::chrono::milliseconds grace, bool& drained, CheckIn& check_in, SingleProcessAdmin& admin) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   for (;;) {
     check_in.tick();
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return StopKind::Graceful;
     // The drain is noticed at once; a signal within 50 ms.
-    host.withoutGvl([&] { drained = server.waitStopped(std::min(left, std::chrono::milliseconds(50))); });
+    host.withoutGvl([&] {
+      drained = server.waitStopped(std::min(left, std::chrono::milliseconds(50)));
+      admin.poll(signals.readFd(), 0);  // /-/ready answers 503 while draining
+    });
     if (drained) return StopKind::Graceful;
     for (int signal : signals.drain()) {
       if (signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) return StopKind::Immediate;
@@ -138,13 +186,17 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   }
   host.runHook(Hook::OnWorkerBoot, spec.index);
 
+  // A worker of a master counts into its block of the master's region.
+  std::unique_ptr<metrics::WorkerStats> private_stats;
+  if (!spec.stats) private_stats = std::make_unique<metrics::WorkerStats>();
+  metrics::WorkerStats& stats = spec.stats ? *spec.stats : *private_stats;
   server::DispatchQueue queue;
   const auto tls_contexts = net::tlsContexts(listeners);
   std::unique_ptr<server::HttpServer> made;
   std::string cannot_start;
   try {
     made = std::make_unique<server::HttpServer>(settings, std::move(listeners), queue, host.routes(),
-                                                loadStaticDirectories(settings, host));
+                                                loadStaticDirectories(settings, host), stats);
   } catch (const std::exception& e) {  // --io-uring on without io_uring, epoll_create failing...
     cannot_start = e.what();
   }
@@ -169,7 +221,7 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   websocket::PubSub pubsub(pubsub_options, server.loopMailbox());
   pubsub.start();
   host.setPublisher(&pubsub);
-  host.startRubyThreads(settings.threads, queue);
+  host.startRubyThreads(settings.threads, queue, stats);
   spdlog::info("worker {} ready: {} Ruby threads, {}", spec.index, settings.threads, server.ioDescription());
   if (spec.ready_fd >= 0) {
     const pid_t self = ::getpid();  // the master tells an index's old and new worker apart by pid
@@ -180,14 +232,17 @@ void runWorker(const config::Settings& settings, std::vector<net::Listener> list
   // -w 0: this process is the one systemd started, and tells it.
   const SdNotify notify = spec.ready_fd >= 0 ? SdNotify{} : SdNotify::fromEnvironment();
   notify.send("READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=serving (single process)");
-  StopKind stop = waitForStopSignal(signals, host, tls_contexts, notify, check_in);
+  SingleProcessAdmin admin(spec.admin, stats);
+  if (spec.admin) spdlog::info("admin listener on {}", spec.admin->url());
+  StopKind stop = waitForStopSignal(signals, host, tls_contexts, notify, check_in, admin, spec.ready_fd < 0);
+  admin.setStopping();
   notify.send(stop == StopKind::Graceful ? "STOPPING=1\nSTATUS=graceful stop" : "STOPPING=1\nSTATUS=immediate stop");
   bool drained = false;
   server.beginShutdown();  // immediate too: the loop stops accepting at once
   if (stop == StopKind::Graceful) {
     spdlog::info("worker {} stopping: finishing in-flight requests (up to {} ms)", spec.index,
                  settings.graceful_timeout.count());
-    stop = waitForDrain(server, signals, host, settings.graceful_timeout, drained, check_in);
+    stop = waitForDrain(server, signals, host, settings.graceful_timeout, drained, check_in, admin);
     if (stop == StopKind::Immediate) {
       spdlog::info("worker {}: second stop signal, stopping now", spec.index);
     } else if (!drained) {

@@ -119,8 +119,9 @@ class RubyHost final : public proc::AppHost {
 
   void setPublisher(websocket::Publisher* publisher) override { rt_.publisher = publisher; }
 
-  void startRubyThreads(int count, server::DispatchQueue& queue) override {
+  void startRubyThreads(int count, server::DispatchQueue& queue, metrics::WorkerStats& stats) override {
     rt_.queue = &queue;
+    rt_.stats = &stats;
     queue.setThreads(static_cast<std::size_t>(count));
     rt_.thread_objects.reserve(static_cast<std::size_t>(count));
     threads_.reserve(static_cast<std::size_t>(count));

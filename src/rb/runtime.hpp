@@ -16,6 +16,9 @@
 namespace hyperion::websocket {
 class Publisher;
 }
+namespace hyperion::metrics {
+struct WorkerStats;
+}
 
 namespace hyperion::rb {
 
@@ -50,6 +53,7 @@ struct RubyRuntime {
   EnvKeys keys{};            // zero bits are Qfalse: nothing to mark until set
   std::vector<VALUE> thread_objects;  // the ThreadState wrappers (each marks its own VALUEs)
   server::DispatchQueue* queue = nullptr;  // the worker's; set before the threads start
+  metrics::WorkerStats* stats = nullptr;   // the worker's metrics block; set with queue
   bool stopping = false;  // a Ruby thread that dies now is not replaced
   static_files::RouteTable routes;          // Hyperion::Server.handle_static / handle
   std::vector<std::string> rails_public;    // auto-detected static dir, if any
@@ -72,6 +76,7 @@ struct ThreadState {
   RubyRuntime* rt = nullptr;
   server::DispatchQueue::Waiter waiter;
   server::DispatchQueue::PopStatus pop_status = server::DispatchQueue::PopStatus::Closed;
+  std::chrono::steady_clock::time_point popped_at{};  // pop() handed it a job, GVL released
   int index = 0;  // hyperion-rb-N
   VALUE thread = Qnil;
   // This thread's rack.hijack, made once and put in every env it builds. It

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "hyperion/log/logger.hpp"
+#include "hyperion/metrics/worker_stats.hpp"
 #include "runtime.hpp"
 
 namespace hyperion::rb {
@@ -30,6 +31,7 @@ const rb_data_type_t kThreadStateType = {
 void* popWithoutGvl(void* arg) noexcept {
   auto* ts = static_cast<ThreadState*>(arg);
   ts->pop_status = ts->rt->queue->pop(ts->waiter, ts->exchange);
+  if (ts->pop_status == server::DispatchQueue::PopStatus::Job) ts->popped_at = std::chrono::steady_clock::now();
   return nullptr;
 }
 
@@ -44,10 +46,13 @@ VALUE rubyThreadMain(void* arg);
 // Thread#kill that must end this thread. Holds no C++ object with a
 // destructor: every Ruby call below is inside protect().
 int serveUntilClosed(ThreadState& ts) {
+  metrics::WorkerStats& stats = *ts.rt->stats;
   for (;;) {
+    bool waited = false;  // for the GVL too
     if (ts.rt->queue->tryPop(ts.exchange)) {
       ts.pop_status = server::DispatchQueue::PopStatus::Job;
     } else {
+      waited = true;
       // The "2" variant does not check interrupts itself (a kill would unwind
       // this frame unprotected); it skips pop when one is already pending,
       // which the Interrupted branch below then delivers under protect().
@@ -65,6 +70,13 @@ int serveUntilClosed(ThreadState& ts) {
       if (!isException(error)) return state;
       spdlog::warn("exception raised into idle Ruby thread hyperion-rb-{}: {}", ts.index, describeException(error));
       continue;
+    }
+    {
+      const auto taken = std::chrono::steady_clock::now();
+      if (waited) stats.gvl_wait.observe(taken - ts.popped_at);
+      // A request's wait for a thread (a WebSocket event's exchange is as
+      // old as its connection: not a wait).
+      if (!ts.exchange->webSocket()) stats.queue_time.observe(taken - ts.exchange->startedAt());
     }
     if (ts.exchange->webSocket()) {
       // An upgraded connection with events for its handler (the request

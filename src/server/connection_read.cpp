@@ -39,6 +39,7 @@ void HttpServer::onReadable(Connection& conn) {
     if (n > 0) conn.input.append(read_buffer_.get(), static_cast<std::size_t>(n));
     if (n > 0) {
       conn.last_read = now_;
+      stats_.bytes_in.add(static_cast<std::uint64_t>(n));
       if (conn.lingering) {  // a rejected request's body: read and forget
         conn.input.clear();
         conn.input_offset = 0;
@@ -69,6 +70,7 @@ void HttpServer::onReceived(Connection& conn, const char* data, std::size_t n) {
     conn.peer_closed = true;
   } else {
     conn.last_read = now_;
+    stats_.bytes_in.add(n);
     if (conn.input_offset > 0 && conn.input_offset == conn.input.size()) {
       conn.input.clear();
       conn.input_offset = 0;
@@ -118,6 +120,7 @@ bool HttpServer::settleProtocol(Connection& conn) {
     }
   }
   conn.protocol_settled = true;
+  if (conn.peer.secure) stats_.tls_handshakes.add();
   if (h2) conn.session = std::make_unique<http2::Http2Session>(static_cast<SessionHost&>(*this), conn);
   return true;
 }
@@ -137,6 +140,7 @@ void HttpServer::switchToWebSocket(Connection& conn, std::shared_ptr<Exchange> e
                                                                 std::move(exchange), deflate);
   websocket::WebSocketSession& ws = *session;
   conn.session = std::move(session);  // the HTTP/1 session that asked goes here
+  stats_.websocket_upgrades.add();
   conn.idle_since = now_;
   ws.onInput(conn);  // frames the client sent right behind its handshake
   if (conn.read_paused && !ws.holdsInput()) resumeReading(conn);

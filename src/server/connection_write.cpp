@@ -40,6 +40,7 @@ void HttpServer::queueFile(Connection& conn, const std::string& path, std::uint6
   // Small files come from the page cache and leave with the head in one
   // writev; larger ones (or ones that changed size) go out with sendfile.
   if (auto cached = page_cache_.get(path); cached && cached->size == size) {
+    stats_.page_cache_hits.add();
     OutputChunk chunk;
     chunk.view = cached->body;
     chunk.keeper = cached;
@@ -48,6 +49,7 @@ void HttpServer::queueFile(Connection& conn, const std::string& path, std::uint6
     flush(conn);
     return;
   }
+  stats_.page_cache_misses.add();
   net::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st{};
   if (!fd || ::fstat(fd.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < size) {
@@ -114,6 +116,7 @@ bool HttpServer::sendFileChunk(Connection& conn) {
     return false;
   }
   conn.last_write = now_;
+  stats_.bytes_out.add(static_cast<std::uint64_t>(n));
   front.file_offset += static_cast<std::uint64_t>(n);
   front.file_left -= static_cast<std::uint64_t>(n);
   if (front.owner) front.owner->onBytesWritten(static_cast<std::size_t>(n));
@@ -159,6 +162,7 @@ void HttpServer::flush(Connection& conn) {
       return;
     }
     conn.last_write = now_;
+    stats_.bytes_out.add(static_cast<std::uint64_t>(n));
     auto written = static_cast<std::size_t>(n);
     while (written > 0) {
       OutputChunk& front = conn.output.front();
@@ -185,6 +189,7 @@ std::size_t HttpServer::writeNow(Connection& conn, std::string_view bytes) {
     const ssize_t n = conn.transport->writev(&iov, 1);
     if (n >= 0) {
       conn.last_write = now_;
+      stats_.bytes_out.add(static_cast<std::uint64_t>(n));
       flushTransport(conn);  // TLS: the records it made; what stays waits for writability
       return static_cast<std::size_t>(n);
     }

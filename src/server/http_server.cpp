@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "hyperion/http1/session.hpp"
+#include "hyperion/net/peer_address.hpp"
 #include "hyperion/websocket/frame.hpp"
 #include "hyperion/log/logger.hpp"
 
@@ -25,28 +26,15 @@ constexpr int kAcceptBatch = 64;
 // busy (sleeping, in IO, or in a slow request): wake another.
 constexpr auto kDispatchStall = std::chrono::milliseconds(2);
 
-std::string peerAddress(const sockaddr_storage& addr) {
-  char text[INET6_ADDRSTRLEN] = "";
-  if (addr.ss_family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, text, sizeof text);
-  } else if (addr.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(addr);
-    ::inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
-    // IPv4-mapped addresses read better (and match Rack's expectations) bare.
-    if (std::strncmp(text, "::ffff:", 7) == 0 && std::strchr(text + 7, '.')) return text + 7;
-  } else {
-    return "127.0.0.1";  // unix socket: what Puma reports too
-  }
-  return text;
-}
-
 }  // namespace
 
 HttpServer::HttpServer(const config::Settings& settings, std::vector<net::Listener> listeners, DispatchQueue& queue,
-                       const static_files::RouteTable& routes, std::vector<static_files::StaticDirectory> static_dirs)
+                       const static_files::RouteTable& routes, std::vector<static_files::StaticDirectory> static_dirs,
+                       metrics::WorkerStats& stats)
     : settings_(settings),
       listeners_(std::move(listeners)),
       queue_(queue),
+      stats_(stats),
       routes_(routes),
       static_dirs_(std::move(static_dirs)),
       page_cache_(static_files::PageCache::Options{settings.page_cache.recheck_interval, settings.page_cache.max_bytes,
@@ -65,6 +53,8 @@ HttpServer::HttpServer(const config::Settings& settings, std::vector<net::Listen
     if (!probe && settings.io_uring == config::IoUringMode::On)
       throw std::runtime_error("--io-uring on, but io_uring is unavailable: " + probe.error());
   }
+  stats_.io_uring.set(use_uring_ ? 1 : 0);
+  stats_.threads.set(static_cast<std::int64_t>(settings.threads));
   if (use_uring_) return;
   epoll_ = net::UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
@@ -137,8 +127,17 @@ std::chrono::milliseconds HttpServer::waitTimeout() const {
   return queue_.hasPending() ? std::chrono::milliseconds(1) : kTimeoutScanEvery;
 }
 
+void HttpServer::recordRequest(const log::AccessRecord& record) {
+  stats_.recordRequest(record.method, record.target, record.status,
+                       std::chrono::nanoseconds(static_cast<std::int64_t>(record.duration_ms * 1e6)));
+  log::logAccess(record);
+}
+
 void HttpServer::endIteration() {
   iterations_.fetch_add(1, std::memory_order_relaxed);
+  // Levels the master reads when scraped: plain stores, once an iteration.
+  stats_.queue_depth.set(static_cast<std::int64_t>(queue_.pendingHint()));
+  stats_.busy_threads.set(static_cast<std::int64_t>(queue_.busyHint()));
   if (queue_.hasPending()) {
     queue_.wakeIfAllIdle();  // one wake-up for everything this batch queued
     queue_.wakeIfStalled(now_, kDispatchStall);
@@ -156,6 +155,7 @@ void HttpServer::endIteration() {
     Connection& conn = *it->second;
     if (conn.fd.valid() && !conn.broken) conn.transport->closeNotify();  // not after a hijack took the fd
     connections_.erase(it);
+    stats_.connections_open.add(-1);
   }
   doomed_.clear();
   updateAccepting();
@@ -252,7 +252,7 @@ Connection* HttpServer::adoptConnection(int fd, const sockaddr_storage& addr, co
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  PeerInfo peer{peerAddress(addr), listener.address.port, unix_socket, listener.tls != nullptr};
+  PeerInfo peer{net::peerAddress(addr), listener.address.port, unix_socket, listener.tls != nullptr};
   std::unique_ptr<net::Transport> transport;
   if (listener.tls) {
     if (!handshake_bucket_.take(now_)) {
@@ -292,6 +292,7 @@ Connection* HttpServer::registerConnection(std::unique_ptr<Connection> owned) {
   const int fd = conn.fd.get();
   if (uring_) {  // the caller arms the recv
     connections_.emplace(id, std::move(owned));
+    countConnection();
     return &conn;
   }
   epoll_event ev{};
@@ -303,7 +304,13 @@ Connection* HttpServer::registerConnection(std::unique_ptr<Connection> owned) {
     return nullptr;  // `owned` closes the socket
   }
   connections_.emplace(id, std::move(owned));
+  countConnection();
   return &conn;
+}
+
+void HttpServer::countConnection() {
+  stats_.connections_accepted.add();
+  stats_.connections_open.add(1);
 }
 
 void HttpServer::unwatch(Connection& conn) {

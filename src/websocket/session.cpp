@@ -2,6 +2,7 @@
 
 #include "hyperion/config/settings.hpp"
 #include "hyperion/log/logger.hpp"
+#include "hyperion/metrics/worker_stats.hpp"
 #include "hyperion/server/connection.hpp"
 #include "hyperion/server/loop_mailbox.hpp"
 
@@ -24,6 +25,7 @@ WebSocketSession::WebSocketSession(server::SessionHost& host, server::Connection
       compress_all_(host.settings().websocket.permessage_deflate == config::WsDeflateMode::On) {
   if (deflate) deflater_ = std::make_unique<Deflater>(*deflate);
   last_ping_ = host_.now();
+  host_.stats().websocket_open.add(1);
   push(Event{Event::Kind::Open, false, {}, 0});
   // Upgraded while the server drains: onDrain has been and gone for every
   // connection, so this one hears it now (else it would hold the drain).
@@ -31,6 +33,7 @@ WebSocketSession::WebSocketSession(server::SessionHost& host, server::Connection
 }
 
 WebSocketSession::~WebSocketSession() {
+  host_.stats().websocket_open.add(-1);
   for (const auto& name : subscribed_) host_.subscriptions().unsubscribe(name, this);
   channel_->setClosed();
   if (!close_pushed_) {
@@ -64,8 +67,9 @@ void WebSocketSession::onInput(server::Connection& conn) {
       switch (message.kind) {
         case Message::Kind::Text:
         case Message::Kind::Binary:
-          if (state_ == State::Open)
-            push(Event{Event::Kind::Message, message.kind == Message::Kind::Binary, std::move(message.payload), 0});
+          if (state_ != State::Open) break;
+          host_.stats().websocket_messages_in.add();
+          push(Event{Event::Kind::Message, message.kind == Message::Kind::Binary, std::move(message.payload), 0});
           break;
         case Message::Kind::Ping:
           if (state_ == State::Open) queueControl(Opcode::Pong, message.payload);
@@ -137,6 +141,7 @@ void WebSocketSession::queueCounted(std::string frame, std::size_t counted) {
 void WebSocketSession::sendMessage(std::string payload, bool binary) {
   const Opcode opcode = binary ? Opcode::Binary : Opcode::Text;
   const std::size_t counted = payload.size();
+  host_.stats().websocket_messages_out.add();
   if (deflater_ && (compress_all_ || payload.size() >= kCompressAtLeast)) {
     std::string compressed = deflater_->deflate(payload);
     // A message that does not shrink goes out as it was (RSV1 clear): the
@@ -170,6 +175,7 @@ void WebSocketSession::checkBacklog(bool over_cap) {
 
 void WebSocketSession::deliver(const std::shared_ptr<const std::string>& frame) {
   if (state_ != State::Open || conn_.broken) return;
+  host_.stats().websocket_messages_out.add();
   // At once: one frame per connection, nothing to batch it with, and the
   // first subscribers get it while the loop still writes to the rest. A
   // socket with nothing queued usually takes the whole frame, and then the

@@ -86,6 +86,43 @@ class ConfigFileTest < Minitest::Test
     assert_equal server.worker_pids.first.to_s, server.http('/').body
   end
 
+  # The operations blocks: admin, worker_health, logging's files, and
+  # `workers :auto`, all from the file.
+  def test_admin_worker_health_and_log_file_blocks
+    access = File.join(@tmp, 'access.log')
+    admin_socket = File.join(@tmp, 'admin.sock')
+    config = write_config(<<~RUBY)
+      workers :auto
+      bind 'tcp://127.0.0.1:0'
+      admin do
+        bind 'unix://#{admin_socket}'
+        token 'block-token-1234'
+      end
+      worker_health do
+        max_requests 100_000
+        max_rss_mb 4096
+        max_age 86_400
+        timeout 30
+      end
+      logging do
+        access_file '#{access}'
+      end
+    RUBY
+    cpus = Integer(`nproc`)
+    server = start_command_server(['-C', config, PID_APP], workers: cpus)
+    assert_match(/-w auto: #{cpus} worker\(s\) \(#{cpus} CPU\(s\) in the affinity mask/, server.log)
+    assert_equal cpus, server.worker_pids.size
+    assert_equal '200', server.http('/').code
+    eventually { File.exist?(access) && File.read(access).include?('"GET / HTTP/1.1" 200') }
+    sock = UNIXSocket.new(admin_socket)
+    sock.write("GET /-/metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer block-token-1234\r\n\r\n")
+    status, _, body = parse_response(read_until_eof(sock).first)
+    assert_equal 200, status
+    assert_match(/^hyperion_workers #{cpus}$/, body)
+  ensure
+    sock&.close
+  end
+
   def test_config_values_used_when_not_on_the_command_line
     config = write_config("threads 4\nbind 'tcp://127.0.0.1:0'\nenvironment 'staging'\n")
     server = start_command_server(['-C', config, PID_APP], env: { 'RACK_ENV' => nil })

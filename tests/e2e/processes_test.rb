@@ -36,7 +36,8 @@ class ProcessesTest < Minitest::Test
     refute server.exited?
     index = server.log[/worker (\d) started \(pid #{victim}\)/, 1]
     died = server.log.lines.grep(/died/).map { |l| l.split('] ', 4).last.chomp }
-    assert_equal ["worker #{index} (pid #{victim}) died with signal KILL (9); restarting it"], died
+    assert_equal ["worker #{index} (pid #{victim}) died with signal KILL (9) from outside hyperion (kill -9, or an OOM " \
+                  'kill its cgroup did not count; see dmesg); restarting it'], died
   end
 
   # ---- signals ----

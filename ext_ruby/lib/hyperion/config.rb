@@ -16,6 +16,8 @@ module Hyperion
       h2_max_header_list_size
       ws_max_message_bytes ws_idle_timeout ws_ping_interval ws_deflate ws_origins ws_backpressure_bytes
       ws_max_pending_bytes ws_pubsub
+      log_file access_log_file worker_max_rss_mb worker_max_requests worker_max_age
+      admin_bind admin_token admin_metrics_token admin_listener_port admin_listener_host
     ].freeze
     HOOKS = %i[before_fork on_worker_boot on_worker_shutdown].freeze
 
@@ -96,6 +98,18 @@ module Hyperion
       def h2(&block)
         ::Kernel.raise ConfigError, "#{where}: h2 needs a block" unless block
         H2DSL.new(@config).instance_eval(&block)
+      end
+
+      # `admin do bind 'tcp://127.0.0.1:9293'; token ENV['HYPERION_ADMIN_TOKEN']; metrics_token '...'; end`
+      def admin(&block)
+        ::Kernel.raise ConfigError, "#{where}: admin needs a block" unless block
+        AdminDSL.new(@config).instance_eval(&block)
+      end
+
+      # `worker_health do max_rss_mb 1024; max_requests 50_000; max_age 6 * 3600; timeout 60; end`
+      def worker_health(&block)
+        ::Kernel.raise ConfigError, "#{where}: worker_health needs a block" unless block
+        WorkerHealthDSL.new(@config).instance_eval(&block)
       end
 
       # `websocket do permessage_deflate :auto; max_message_bytes 1_048_576; pubsub 'redis://127.0.0.1:6379/0'; end`
@@ -187,12 +201,36 @@ module Hyperion
       def pubsub(url) = @config.settings['ws_pubsub'] = url.to_s
     end
 
-    # `logging do level :debug; format :json; requests false; end`
+    # `admin do bind 'tcp://127.0.0.1:9293'; token '...'; metrics_token '...'; end`; the seed's
+    # `listener_port 9293` / `listener_host '0.0.0.0'` make a tcp:// bind when none is given.
+    class AdminDSL < SectionDSL
+      def initialize(config) = super(config, 'admin')
+      def bind(uri) = @config.settings['admin_bind'] = uri.to_s
+      def token(value) = @config.settings['admin_token'] = value.to_s
+      def metrics_token(value) = @config.settings['admin_metrics_token'] = value.to_s
+      def listener_port(value) = @config.settings['admin_listener_port'] = value.to_s
+      def listener_host(value) = @config.settings['admin_listener_host'] = value.to_s
+    end
+
+    # `worker_health do max_rss_mb 1024; max_requests 50_000; max_age 21_600; timeout 60; end`
+    # (nil turns a limit off; timeout is worker_timeout)
+    class WorkerHealthDSL < SectionDSL
+      def initialize(config) = super(config, 'worker_health')
+      def max_rss_mb(value) = @config.settings['worker_max_rss_mb'] = value.nil? ? 'off' : value.to_s
+      def max_requests(value) = @config.settings['worker_max_requests'] = value.nil? ? 'off' : value.to_s
+      def max_age(value) = @config.settings['worker_max_age'] = value.nil? ? 'off' : value.to_s
+      def timeout(value) = @config.settings['worker_timeout'] = value.nil? || value == false ? 'off' : value.to_s
+    end
+
+    # `logging do level :debug; format :json; requests false; file 'log/hyperion.log';
+    #  access_file 'log/access.log'; end`
     class LoggingDSL < SectionDSL
       def initialize(config) = super(config, 'logging')
       def level(value) = @config.settings['log_level'] = value.to_s
       def format(value) = @config.settings['log_format'] = value.to_s
       def requests(value) = @config.settings['log_requests'] = value ? 'true' : 'false'
+      def file(path) = @config.settings['log_file'] = path.to_s
+      def access_file(path) = @config.settings['access_log_file'] = path.to_s
     end
   end
 

@@ -43,6 +43,9 @@ struct PageCacheSettings {
   std::size_t max_file_bytes = 1u << 20;             // larger files go out with sendfile(2)
 };
 
+// Settings::workers before boot resolves `-w auto` (proc/cpu_count.hpp).
+inline constexpr int kWorkersAuto = -1;
+
 struct Settings {
   std::string rackup = "config.ru";
   std::optional<std::string> config_file;  // -C; default config/hyperion.rb if present
@@ -61,10 +64,20 @@ struct Settings {
   std::string log_level = "info";
   LogFormat log_format = LogFormat::Text;
   bool log_requests = true;
+  std::string log_file;         // --log-file: the server's log; empty: stderr
+  std::string access_log_file;  // --access-log-file: one line per request; empty: stderr
   std::chrono::milliseconds graceful_timeout{30'000};
   // A worker whose event loop has not checked in with the master for this
   // long is killed and replaced (Puma's worker_timeout); 0 = never.
   std::chrono::milliseconds worker_timeout{60'000};
+  // Recycling (config `worker_health do ... end`): a worker past any of these
+  // is replaced, gracefully and one at a time; 0 = no limit. max_requests and
+  // max_age get up to 10 % jitter per worker.
+  struct WorkerHealth {
+    std::uint64_t max_rss_bytes = 0;
+    std::uint64_t max_requests = 0;
+    std::chrono::seconds max_age{0};
+  } worker_health;
   std::string tmp_dir = "/tmp";
   Limits limits;
   std::vector<PreloadDir> preload_static;  // served natively before the app
@@ -98,6 +111,15 @@ struct Settings {
     // workers of this server only.
     std::string pubsub;
   } websocket;
+  // The admin listener (admin/admin_server.hpp), config `admin do ... end`.
+  struct Admin {
+    std::string bind;           // tcp://HOST:PORT or unix:///PATH; empty: no admin listener
+    std::string token;          // bearer token for everything (and /-/quit); empty: control is off
+    std::string metrics_token;  // bearer token for reading /-/metrics only
+    // The seed's listener_port / listener_host: tcp://HOST:PORT when no bind is given.
+    int listener_port = 0;
+    std::string listener_host = "127.0.0.1";
+  } admin;
   // --tls-cert/--tls-key (config `tls do ... end`): the default bind becomes
   // ssl://host:port, and an ssl:// bind without its own cert=/key=/... takes these.
   struct Tls {
@@ -120,5 +142,9 @@ std::string resolveEnvironment(const Settings& settings, const char* (*getenv)(c
 // (ssl://host:port?cert=...&key=... with --tls-cert); ssl:// binds get the
 // --tls-* values for the query parameters they do not name themselves.
 std::vector<std::string> effectiveBinds(const Settings& settings);
+
+// The admin listener's URI: --admin-bind, else tcp://listener_host:listener_port
+// when a port is set, else empty (none).
+std::string effectiveAdminBind(const Settings& settings);
 
 }  // namespace hyperion::config

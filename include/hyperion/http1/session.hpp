@@ -50,7 +50,7 @@ class Http1Session final : public server::Session {
                    const http::HeaderList* trailers);
   void onFinish(server::Connection& conn, server::Exchange& exchange, bool keep_alive);
   void onHijack(server::Connection& conn, const std::shared_ptr<server::Exchange>& exchange);
-  void logAccess(const server::Connection& conn, const server::Exchange& exchange, int status, std::size_t bytes);
+  void recordRequest(const server::Connection& conn, const server::Exchange& exchange, int status, std::size_t bytes);
 
   // Answered without Ruby (native_answers.cpp): prebuilt routes and
   // preloaded static directories. `handler_id` is set for a Ruby route.

@@ -15,6 +15,9 @@ namespace hyperion::server {
 class DispatchQueue;
 }  // namespace hyperion::server
 
+namespace hyperion::metrics {
+struct WorkerStats;
+}
 namespace hyperion::static_files {
 class RouteTable;
 }
@@ -44,8 +47,9 @@ class AppHost {
   virtual void withoutGvl(const std::function<void()>& fn) = 0;
   // Starts `count` Ruby threads serving requests from queue (which outlives
   // them: runWorker ends the process without returning). The Ruby side never
-  // sees the loop itself; each request's Exchange says all it needs.
-  virtual void startRubyThreads(int count, server::DispatchQueue& queue) = 0;
+  // sees the loop itself; each request's Exchange says all it needs. They
+  // count their queue and GVL waits into `stats` (which outlives them too).
+  virtual void startRubyThreads(int count, server::DispatchQueue& queue, metrics::WorkerStats& stats) = 0;
   // Where Hyperion.publish hands messages (the worker's pub/sub, which
   // outlives the Ruby threads); until set, publish returns false.
   virtual void setPublisher(websocket::Publisher* publisher) = 0;

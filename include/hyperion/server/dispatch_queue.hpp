@@ -66,6 +66,9 @@ class DispatchQueue {
   }
   // Lock-free hint for the loop: are jobs waiting?
   bool hasPending() const { return pending_.load(std::memory_order_relaxed) > 0; }
+  // Lock-free snapshots for the metrics: jobs waiting, jobs being run.
+  std::size_t pendingHint() const { return pending_.load(std::memory_order_relaxed); }
+  std::size_t busyHint() const { return busy_.load(std::memory_order_relaxed); }
   // The watchdog: jobs are waiting and no thread has taken one for `stall`:
   // wake an idle thread. Returns true if it woke one.
   bool wakeIfStalled(Clock::time_point now, Clock::duration stall);

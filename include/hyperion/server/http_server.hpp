@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "hyperion/config/settings.hpp"
+#include "hyperion/metrics/worker_stats.hpp"
 #include "hyperion/net/listener.hpp"
 #include "hyperion/net/token_bucket.hpp"
 #include "hyperion/server/connection.hpp"
@@ -32,8 +33,11 @@ namespace hyperion::server {
 
 class HttpServer final : private SessionHost {
  public:
+  // `stats`: this worker's metrics block; the server counts into it and
+  // must not outlive it.
   HttpServer(const config::Settings& settings, std::vector<net::Listener> listeners, DispatchQueue& queue,
-             const static_files::RouteTable& routes, std::vector<static_files::StaticDirectory> static_dirs);
+             const static_files::RouteTable& routes, std::vector<static_files::StaticDirectory> static_dirs,
+             metrics::WorkerStats& stats);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -83,6 +87,7 @@ class HttpServer final : private SessionHost {
   Connection* adoptConnection(int fd, const sockaddr_storage& addr, const net::Listener& listener);
   // Watches it (epoll) and keeps it; io_uring: the caller arms its recv.
   Connection* registerConnection(std::unique_ptr<Connection> owned);
+  void countConnection();  // in the metrics, once registered
   void unwatch(Connection& conn);         // no more events for it (hijack, broken, closing)
   void awaitWritable(Connection& conn);   // a write hit EAGAIN
 
@@ -124,9 +129,12 @@ class HttpServer final : private SessionHost {
   bool admitStream() override {
     if (settings_.http2.max_total_streams != 0 && open_streams_ >= settings_.http2.max_total_streams) return false;
     ++open_streams_;
+    stats_.h2_streams.add();
     return true;
   }
   void releaseStream() override { --open_streams_; }
+  metrics::WorkerStats& stats() override { return stats_; }
+  void recordRequest(const log::AccessRecord& record) override;
   static_files::RouteLookup& routes() override { return routes_; }
   const std::vector<static_files::StaticDirectory>& staticDirectories() const override { return static_dirs_; }
 
@@ -149,6 +157,7 @@ class HttpServer final : private SessionHost {
   const config::Settings& settings_;
   std::vector<net::Listener> listeners_;
   DispatchQueue& queue_;
+  metrics::WorkerStats& stats_;
   static_files::RouteLookup routes_;
   std::vector<static_files::StaticDirectory> static_dirs_;
   static_files::PageCache page_cache_;  // files that Rack bodies name with to_path

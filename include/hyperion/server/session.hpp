@@ -28,6 +28,12 @@ namespace hyperion::websocket {
 class Subscriptions;
 struct DeflateParams;
 }  // namespace hyperion::websocket
+namespace hyperion::log {
+struct AccessRecord;
+}
+namespace hyperion::metrics {
+struct WorkerStats;
+}
 namespace hyperion::static_files {
 class RouteLookup;
 class StaticDirectory;
@@ -137,6 +143,12 @@ class SessionHost {
   // (--h2-max-total-streams): false when a new one must be refused.
   virtual bool admitStream() = 0;
   virtual void releaseStream() = 0;
+
+  // This worker's metrics block (metrics/worker_stats.hpp).
+  virtual metrics::WorkerStats& stats() = 0;
+  // A request is over (any protocol, answered by Ruby or natively): its
+  // access-log line and its metrics.
+  virtual void recordRequest(const log::AccessRecord& record) = 0;
 
   // What the loop answers without Ruby.
   virtual static_files::RouteLookup& routes() = 0;

@@ -111,7 +111,7 @@ class TransportSeam : public ::testing::TestWithParam<config::IoUringMode> {
     routes_.addStatic("GET", "/hello", 200, {{"content-type", "text/plain"}}, "hello\n");
     try {
       server_ = std::make_unique<HttpServer>(settings_, std::move(bound.value()), queue_, routes_,
-                                             std::vector<static_files::StaticDirectory>{});
+                                             std::vector<static_files::StaticDirectory>{}, *stats_);
     } catch (const std::exception& error) {
       GTEST_SKIP() << error.what();  // io_uring forced on where the kernel refuses it
     }
@@ -129,6 +129,7 @@ class TransportSeam : public ::testing::TestWithParam<config::IoUringMode> {
   config::Settings settings_;
   DispatchQueue queue_;
   static_files::RouteTable routes_;
+  std::unique_ptr<metrics::WorkerStats> stats_ = std::make_unique<metrics::WorkerStats>();
   std::unique_ptr<HttpServer> server_;
   std::thread loop_;
   TransportCounters counters_;

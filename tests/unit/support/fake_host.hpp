@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "hyperion/config/settings.hpp"
+#include "hyperion/log/logger.hpp"
+#include "hyperion/metrics/worker_stats.hpp"
 #include "hyperion/server/connection.hpp"
 #include "hyperion/server/loop_mailbox.hpp"
 #include "hyperion/static/route_table.hpp"
@@ -80,6 +82,11 @@ class FakeHost final : public server::SessionHost {
     return true;
   }
   void releaseStream() override { --open_streams; }
+  metrics::WorkerStats& stats() override { return *stats_; }
+  void recordRequest(const log::AccessRecord& record) override {
+    recorded.push_back(std::string(record.method) + " " + std::string(record.target) + " " +
+                       std::to_string(record.status));
+  }
   static_files::RouteLookup& routes() override { return routes_lookup_; }
   const std::vector<static_files::StaticDirectory>& staticDirectories() const override { return dirs_; }
 
@@ -87,6 +94,8 @@ class FakeHost final : public server::SessionHost {
   server::Clock::time_point now_ = server::Clock::now();
   std::vector<std::shared_ptr<Exchange>> dispatched;
   std::vector<std::string> files;
+  std::vector<std::string> recorded;  // recordRequest: "METHOD TARGET STATUS"
+  std::unique_ptr<metrics::WorkerStats> stats_ = std::make_unique<metrics::WorkerStats>();
   std::shared_ptr<Exchange> handed_over;
   std::string upgraded_request;  // switchToHttp2: the request's target
   std::string upgrade_settings;
