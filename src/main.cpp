@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "hyperion/admin/admin_server.hpp"
+#include "hyperion/admin/ctl.hpp"
 #include "hyperion/config/cli.hpp"
 #include "hyperion/log/logger.hpp"
 #include "hyperion/metrics/stats_region.hpp"
@@ -28,6 +29,8 @@ int fail(const std::string& message) {
 
 int run(int argc, char** argv, void* stack_marker) {
   using namespace hyperion;
+  // `hyperion ctl ...` talks to a running server; it boots nothing.
+  if (argc > 1 && std::string_view(argv[1]) == "ctl") return admin::runCtl(argc - 1, argv + 1);
   auto parsed = config::parseCommandLine(argc, argv);
   if (auto* error = std::get_if<config::CliError>(&parsed)) {
     std::fprintf(stderr, "hyperion: %s\n\n%s", error->message.c_str(), config::usageText().c_str());

@@ -194,20 +194,41 @@ AdminServer::Reply AdminServer::answer(const http1::Request& request, AdminHandl
     }
     return {response(200, "text/plain; version=0.0.4; charset=utf-8", handler.metricsText()), false};
   }
-  if (path == "/-/quit") {
+  if (path == "/-/stats") {
+    if (!get) return only("GET");
+    if (!authorized(request, false)) {
+      spdlog::warn("admin: refused /-/stats from {}: {}", peer,
+                   presentedToken(request).empty() ? "no token" : "wrong token");
+      return {text(401, "a valid admin token is required (Authorization: Bearer TOKEN)\n"), false};
+    }
+    return {response(200, "application/json", handler.statsJson()), false};
+  }
+  if (path == "/-/quit" || path == "/-/stop" || path == "/-/phased-restart") {
     if (request.method != "POST") return only("POST");
     if (settings_.token.empty()) {
-      spdlog::warn("admin: refused /-/quit from {}: no --admin-token is set, so control is off", peer);
+      spdlog::warn("admin: refused {} from {}: no --admin-token is set, so control is off", path, peer);
       return {text(403, "control endpoints are off: start hyperion with --admin-token\n"), false};
     }
     if (!authorized(request, true)) {
-      spdlog::warn("admin: refused /-/quit from {}: {}", peer, presentedToken(request).empty() ? "no token" : "wrong token");
+      spdlog::warn("admin: refused {} from {}: {}", path, peer,
+                   presentedToken(request).empty() ? "no token" : "wrong token");
       return {text(401, "the admin token is required (Authorization: Bearer TOKEN)\n"), false};
     }
-    spdlog::info("admin: /-/quit from {}: graceful stop", peer);
+    if (path == "/-/phased-restart") {
+      auto started = handler.requestPhasedRestart();
+      if (!started) {
+        spdlog::info("admin: {} from {} refused: {}", path, peer, started.error());
+        return {text(409, started.error() + "\n"), false};
+      }
+      spdlog::info("admin: {} from {}: phased restart {} started", path, peer, started.value());
+      return {response(202, "application/json", "{\"restart\":" + std::to_string(started.value()) + "}\n"), false};
+    }
+    spdlog::info("admin: {} from {}: graceful stop", path, peer);
     return {text(202, "stopping\n"), true};
   }
-  return {text(404, "unknown admin path; try /-/live, /-/ready, /-/metrics, POST /-/quit\n"), false};
+  return {text(404, "unknown admin path; try /-/live, /-/ready, /-/metrics, /-/stats, POST /-/phased-restart, "
+                    "POST /-/quit\n"),
+          false};
 }
 
 }  // namespace hyperion::admin

@@ -589,6 +589,7 @@ std::optional<std::string> applyConfigSetting(Settings& settings, const std::str
 
 std::string usageText() {
   return R"(Usage: hyperion [options] [rackup]     (rackup defaults to ./config.ru)
+       hyperion ctl COMMAND [options]    (a running server's admin listener; ctl --help)
 
 Processes
   -w, --workers N            worker processes; 0 = single process, no master (default 0);

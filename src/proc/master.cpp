@@ -72,6 +72,8 @@ class Master final : private admin::AdminHandler {
   std::string notReadyReason() const override;
   std::string metricsText() override;
   void quit() override { beginStop(false); }
+  std::string statsJson() override;
+  Result<int> requestPhasedRestart() override;
   int readyCount() const;  // indices with a ready, serving worker
 
   void spawn(int index, bool replacement);
@@ -129,6 +131,10 @@ class Master final : private admin::AdminHandler {
   std::string recycling_;   // non-empty: this replacement recycles a worker, for this reason
   Clock::time_point phased_started_{};
   int phased_replaced_ = 0;
+  // The last phased restart, for /-/stats (hyperion ctl … --wait).
+  int restart_id_ = 0;
+  std::string restart_state_ = "none";  // running, complete, failed
+  std::string restart_reason_;
   Clock::time_point next_health_check_{};
   std::optional<std::uint64_t> oom_kills_ = oomKillCount();  // the cgroup's count, to tell OOM kills apart
   std::mt19937_64 jitter_{std::random_device{}()};
@@ -373,6 +379,9 @@ void Master::startPhasedRestart() {
   notify_.send("RELOADING=1\nSTATUS=phased restart: replacing " + std::to_string(slots_.size()) +
                " worker(s) one at a time");
   ready_pending_ = true;
+  ++restart_id_;
+  restart_state_ = "running";
+  restart_reason_.clear();
   phased_index_ = 0;
   phased_end_ = static_cast<int>(slots_.size());
   recycling_.clear();
@@ -427,8 +436,10 @@ void Master::advancePhasedRestart() {
   while (phased_index_ >= 0) {
     if (phased_index_ >= std::min(phased_end_, static_cast<int>(slots_.size()))) {
       const double seconds = std::chrono::duration<double>(Clock::now() - phased_started_).count();
-      if (recycling_.empty())
+      if (recycling_.empty()) {
         spdlog::info("phased restart complete: {} worker(s) replaced in {:.1f} s", phased_replaced_, seconds);
+        restart_state_ = "complete";
+      }
       else if (phased_replaced_ > 0)
         spdlog::info("worker {} recycled ({}) in {:.1f} s", phased_end_ - 1, recycling_, seconds);
       phased_index_ = -1;
@@ -477,6 +488,9 @@ void Master::abortPhasedRestart(const std::string& why) {
   }
   spdlog::error("phased restart stopped after {} of {} worker(s): {}; the other workers keep serving the old code",
                 phased_replaced_, slots_.size(), why);
+  restart_state_ = "failed";
+  restart_reason_ = "stopped after " + std::to_string(phased_replaced_) + " of " + std::to_string(slots_.size()) +
+                    " worker(s): " + why;
   phased_index_ = -1;
 }
 
@@ -553,6 +567,10 @@ void Master::beginStop(bool immediate) {
   stopping_ = true;
   immediate_ = immediate;
   phased_index_ = -1;
+  if (restart_state_ == "running") {
+    restart_state_ = "failed";
+    restart_reason_ = "the server began to stop";
+  }
   // Our copies of the listening sockets kept them open for respawns only.
   // Once every worker has closed its own, the socket is gone and a new
   // connection is refused at once (a load balancer retries elsewhere)
@@ -600,6 +618,36 @@ std::string Master::metricsText() {
   facts.ready = notReadyReason().empty();
   facts.restarts = restarts_;
   return metrics::renderPrometheus(totals, samples, facts);
+}
+
+Result<int> Master::requestPhasedRestart() {
+  if (stopping_) return Error{"the server is stopping"};
+  if (phased_index_ >= 0)
+    return Error{recycling_.empty() ? "a phased restart is already running"
+                                    : "worker " + std::to_string(phased_index_) + " is being recycled; try again"};
+  startPhasedRestart();
+  return restart_id_;
+}
+
+std::string Master::statsJson() {
+  std::string out = fmt::format(R"({{"pid":{},"workers":{},"workers_ready":{},"ready":{},"stopping":{},)", ::getpid(),
+                                slots_.size(), readyCount(), notReadyReason().empty() ? "true" : "false",
+                                stopping_ ? "true" : "false");
+  out += fmt::format(R"("phased_restart":{{"id":{},"state":"{}","reason":")", restart_id_, restart_state_);
+  log::appendJsonEscaped(out, restart_reason_);
+  out += R"("},"processes":[)";
+  bool first = true;
+  for (const auto& proc : procs_) {
+    const std::uint64_t requests =
+        region_ && proc.block >= 0 ? region_->block(static_cast<std::size_t>(proc.block)).requestsServed() : 0;
+    out += fmt::format(R"({}{{"index":{},"pid":{},"ready":{},"booting_replacement":{},"draining":{},"requests":{},)"
+                       R"("rss_bytes":{}}})",
+                       first ? "" : ",", proc.index, proc.pid, proc.ready, proc.replacement, proc.retiring, requests,
+                       metrics::residentBytes(proc.pid));
+    first = false;
+  }
+  out += "]}\n";
+  return out;
 }
 
 void Master::notifyReadyIfAll() {

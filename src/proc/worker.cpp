@@ -67,6 +67,18 @@ class SingleProcessAdmin final : public admin::AdminHandler {
     return metrics::renderPrometheus(totals, {{0, self, metrics::residentBytes(self), &stats_}}, facts);
   }
   void quit() override { quit_requested_ = true; }
+  std::string statsJson() override {
+    const pid_t self = ::getpid();
+    return fmt::format(R"({{"pid":{},"workers":0,"workers_ready":{},"ready":{},"stopping":{},)"
+                       R"("phased_restart":{{"id":0,"state":"none","reason":""}},"processes":[{{"index":0,"pid":{},)"
+                       R"("ready":true,"booting_replacement":false,"draining":{},"requests":{},"rss_bytes":{}}}]}})"
+                       "\n",
+                       self, stopping_ ? 0 : 1, !stopping_, stopping_, self, stopping_, stats_.requestsServed(),
+                       metrics::residentBytes(self));
+  }
+  Result<int> requestPhasedRestart() override {
+    return Error{"a single process (-w 0) has no workers to replace one at a time; restart the process instead"};
+  }
 
   // Polls the signal pipe and the admin listener together for up to
   // timeout_ms, answering admin clients.

@@ -7,8 +7,9 @@
 // slow client is dropped after kClientTimeout). It never touches Ruby.
 //
 // Tokens: `token` (--admin-token) allows everything; `metrics_token`
-// (--admin-metrics-token) only reading /-/metrics. With neither set,
-// /-/metrics is open and /-/quit refused. /-/live and /-/ready never ask.
+// (--admin-metrics-token) only reading /-/metrics and /-/stats. With
+// neither set, those are open and the control endpoints (/-/quit,
+// /-/phased-restart) refused. /-/live and /-/ready never ask.
 #include <poll.h>
 
 #include <chrono>
@@ -31,6 +32,11 @@ class AdminHandler {
   virtual std::string notReadyReason() const = 0;
   virtual std::string metricsText() = 0;  // Prometheus text format 0.0.4
   virtual void quit() = 0;            // a graceful stop, as SIGTERM
+  // GET /-/stats: one JSON object (workers, the last phased restart).
+  virtual std::string statsJson() = 0;
+  // POST /-/phased-restart: starts one (as USR1) and returns its id, or why
+  // it cannot start now.
+  virtual Result<int> requestPhasedRestart() = 0;
 };
 
 class AdminServer {

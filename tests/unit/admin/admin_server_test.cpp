@@ -12,8 +12,15 @@ class FakeHandler final : public AdminHandler {
   std::string notReadyReason() const override { return not_ready; }
   std::string metricsText() override { return "hyperion_up 1\n"; }
   void quit() override { ++quits; }
+  std::string statsJson() override { return "{}\n"; }
+  Result<int> requestPhasedRestart() override {
+    if (restart_running) return Error{"a phased restart is already running"};
+    return ++restarts;
+  }
   std::string not_ready;
   int quits = 0;
+  int restarts = 0;
+  bool restart_running = false;
 };
 
 http1::Request request(std::string method, std::string target, std::string authorization = {}) {
@@ -81,6 +88,21 @@ TEST_F(AdminAnswers, QuitNeedsTheControlToken) {
   EXPECT_EQ(reply.bytes.substr(9, 3), "202");
   EXPECT_TRUE(reply.quit);
   EXPECT_EQ(handler_.quits, 0);  // the server quits once the answer is out, not before
+}
+
+TEST_F(AdminAnswers, PhasedRestartAndStatsNeedTheirTokens) {
+  auto server = open("control-secret", "metrics-secret");
+  EXPECT_EQ(status(*server, request("GET", "/-/stats")), 401);
+  EXPECT_EQ(status(*server, request("GET", "/-/stats", "Bearer metrics-secret")), 200);
+  EXPECT_EQ(status(*server, request("POST", "/-/phased-restart", "Bearer metrics-secret")), 401);
+  const auto reply = server->answer(request("POST", "/-/phased-restart", "Bearer control-secret"), handler_, "t");
+  EXPECT_EQ(reply.bytes.substr(9, 3), "202");
+  EXPECT_NE(reply.bytes.find("{\"restart\":1}"), std::string::npos) << reply.bytes;
+  handler_.restart_running = true;
+  const auto busy = server->answer(request("POST", "/-/phased-restart", "Bearer control-secret"), handler_, "t");
+  EXPECT_EQ(busy.bytes.substr(9, 3), "409");
+  EXPECT_NE(busy.bytes.find("already running"), std::string::npos);
+  EXPECT_TRUE(server->answer(request("POST", "/-/stop", "Bearer control-secret"), handler_, "t").quit);
 }
 
 TEST_F(AdminAnswers, QuitIsOffWithoutAControlToken) {
