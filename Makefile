@@ -8,9 +8,9 @@ FUZZ_SECONDS ?= 30
 PORT ?= 9292
 # e2e tests that also run under ASan/UBSan (frameworks and bundler run in Release only, to
 # keep CI well inside its time budget).
-SANITIZED_E2E ?= e2e\.(smoke|resource_leaks|http_protocol|http_limits|uploads|rack_lint|hijack_and_streaming|processes|config_file|allocations|tls|http2|http2_rfc|grpc|websocket|websocket_rfc|websocket_hijack)_test|e2e_epoll\.(smoke|resource_leaks|http_protocol|hijack_and_streaming|tls|http2|http2_rfc|websocket_rfc)_test
+SANITIZED_E2E ?= e2e\.(smoke|resource_leaks|http_protocol|http_limits|uploads|rack_lint|hijack_and_streaming|processes|config_file|allocations|tls|http2|http2_rfc|grpc|websocket|websocket_rfc|websocket_hijack|proxy_protocol|pid1)_test|e2e_epoll\.(smoke|resource_leaks|http_protocol|hijack_and_streaming|tls|http2|http2_rfc|websocket_rfc)_test
 
-.PHONY: all deps build debug serve test test-release test-debug test-fuzz bench format clean
+.PHONY: all deps build debug serve test test-release test-debug test-fuzz bench package format clean
 
 all: build
 
@@ -48,6 +48,15 @@ test-fuzz:
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DHYPERION_FUZZ_SECONDS=$(FUZZ_SECONDS)
 	cmake --build $(FUZZ) -j$(JOBS)
 	cd $(FUZZ) && ctest --output-on-failure -L fuzz
+
+# The .deb (CPack, see the packaging section of CMakeLists.txt), at a path that
+# only changes with the version: build/release/hyperion_<version>_<arch>.deb.
+VERSION := $(shell grep -o 'hyperion VERSION [0-9.]*' CMakeLists.txt | cut -d' ' -f3)
+DEB := $(RELEASE)/hyperion_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null || echo amd64).deb
+package: build
+	cd $(RELEASE) && cpack -G DEB
+	@dpkg-deb -f $(DEB) Package Version Depends
+	@echo "package: $(DEB)"
 
 bench:
 	scripts/install-deps.sh bench

@@ -8,12 +8,14 @@ set -euo pipefail
 
 profile=${1:-build}
 # ruby-rack: the server loads config.ru with Rack::Builder, so it is needed to run at all.
+# dpkg-dev, file: `make package` (CPack's .deb finds the Depends with dpkg-shlibdeps, which needs both).
 build=(build-essential cmake pkg-config ruby ruby-dev ruby-rack libssl-dev libnghttp2-dev liburing-dev node-llhttp
-       libfmt-dev libspdlog-dev zlib1g-dev libhiredis-dev googletest libgtest-dev)
+       libfmt-dev libspdlog-dev zlib1g-dev libhiredis-dev googletest libgtest-dev dpkg-dev file)
 # node-ws: the strict WebSocket client of the e2e tests; redis-server: started by the pub/sub tests;
-# wrk: the load the restart tests count failures under; systemd: systemd-socket-activate (no daemon runs).
+# wrk: the load the restart tests count failures under; systemd: systemd-socket-activate (no daemon runs)
+# and systemd-analyze verify; groff-base: the packaging test checks the man page with groff.
 test=(ruby-sinatra ruby-rails curl nghttp2-client python3-h2 ruby-grpc clang libclang-rt-14-dev nodejs node-ws
-      redis-server ruby-faye-websocket ruby-actioncable wrk systemd)
+      redis-server ruby-faye-websocket ruby-actioncable wrk systemd groff-base)
 bench=(puma nginx-light wrk gnuplot-nox util-linux curl openssl)
 
 case "$profile" in

@@ -16,6 +16,7 @@
 #include "hyperion/net/listener.hpp"
 #include "hyperion/proc/cpu_count.hpp"
 #include "hyperion/proc/master.hpp"
+#include "hyperion/proc/pid1.hpp"
 #include "hyperion/proc/pidfile.hpp"
 #include "hyperion/proc/worker.hpp"
 #include "hyperion/rb/ruby_host.hpp"
@@ -111,6 +112,8 @@ int run(int argc, char** argv, void* stack_marker) {
     if (std::find(shown.begin(), shown.end(), listener.url()) != shown.end()) continue;
     shown.push_back(listener.url());
     spdlog::info("Listening on {}", listener.url());
+    if (listener.address.proxy.version)
+      spdlog::info("{} expects {}", listener.url(), listener.address.proxy.describe());
   }
   if (any_tls) {
     auto ktls = net::decideKernelTls(settings.tls.ktls.value_or(config::KtlsMode::Auto));
@@ -135,6 +138,16 @@ int run(int argc, char** argv, void* stack_marker) {
   }
 
   auto host = rb::makeRubyHost(settings);
+  if (single && ::getpid() == 1) {
+    // PID 1 has to reap orphans; the serving process must not (proc/pid1.hpp).
+    const pid_t server = host->forkProcess();
+    if (server < 0) return fail("fork failed (PID 1 forks once to serve)");
+    if (server > 0) {
+      listeners.value().clear();
+      admin_server.reset();
+      host->exitProcess(proc::superviseAsInit(server));  // removes the pidfile and socket files
+    }
+  }
   if (single) {
     if (settings.preload) spdlog::info("--preload has no effect without workers");
     const auto& health = settings.worker_health;

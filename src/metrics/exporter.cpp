@@ -84,6 +84,7 @@ void Totals::add(const WorkerStats& s) {
   bytes_out += s.bytes_out.get();
   connections_accepted += s.connections_accepted.get();
   tls_handshakes += s.tls_handshakes.get();
+  proxy_headers_rejected += s.proxy_headers_rejected.get();
   h2_streams += s.h2_streams.get();
   websocket_upgrades += s.websocket_upgrades.get();
   websocket_messages_in += s.websocket_messages_in.get();
@@ -131,6 +132,9 @@ std::string renderPrometheus(const Totals& t, const std::vector<WorkerSample>& w
   out.counter("hyperion_bytes_sent_total", "Bytes written to clients (before TLS).", t.bytes_out);
   out.counter("hyperion_connections_accepted_total", "Client connections accepted.", t.connections_accepted);
   out.counter("hyperion_tls_handshakes_total", "TLS handshakes completed.", t.tls_handshakes);
+  out.counter("hyperion_proxy_protocol_rejected_total",
+              "Connections closed on a ?proxy_protocol bind: an untrusted peer or a malformed PROXY header.",
+              t.proxy_headers_rejected);
   out.counter("hyperion_h2_streams_total", "HTTP/2 streams opened by clients.", t.h2_streams);
   out.counter("hyperion_websocket_upgrades_total", "WebSocket connections accepted.", t.websocket_upgrades);
   out.header("hyperion_websocket_messages_total", "counter", "WebSocket messages, by direction.");

@@ -106,32 +106,72 @@ Result<std::string> percentDecode(std::string_view text) {
   return out;
 }
 
-// Puma's ssl:// query: cert, key, ca, verify_mode (none|peer|force_peer),
-// ssl_cipher_filter (its name for the cipher list).
-std::optional<std::string> parseTlsQuery(std::string_view query, TlsOptions& options) {
+// Calls `take(name, value)` for each name=value of a bind's query, the
+// value percent-decoded; stops at the first error either reports.
+template <typename Take>
+std::optional<std::string> forEachQueryParameter(std::string_view query, Take take) {
   while (!query.empty()) {
     const auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
-    const std::string_view name = pair.substr(0, eq);
     auto value = percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
     if (!value) return value.error();
-    if (name == "cert") options.cert = value.value();
-    else if (name == "key") options.key = value.value();
-    else if (name == "ca") options.ca = value.value();
-    else if (name == "ssl_cipher_filter") options.ciphers = value.value();
+    if (auto problem = take(pair.substr(0, eq), value.value())) return problem;
+  }
+  return std::nullopt;
+}
+
+// Puma's ssl:// query: cert, key, ca, verify_mode (none|peer|force_peer),
+// ssl_cipher_filter (its name for the cipher list).
+std::optional<std::string> parseTlsQuery(std::string_view query, TlsOptions& options) {
+  auto take = [&](std::string_view name, const std::string& value) -> std::optional<std::string> {
+    if (name == "cert") options.cert = value;
+    else if (name == "key") options.key = value;
+    else if (name == "ca") options.ca = value;
+    else if (name == "ssl_cipher_filter") options.ciphers = value;
     else if (name == "verify_mode") {
-      if (value.value() == "none") options.verify = TlsOptions::Verify::None;
-      else if (value.value() == "peer") options.verify = TlsOptions::Verify::Peer;
-      else if (value.value() == "force_peer") options.verify = TlsOptions::Verify::ForcePeer;
-      else return "verify_mode must be none, peer or force_peer, not " + value.value();
+      if (value == "none") options.verify = TlsOptions::Verify::None;
+      else if (value == "peer") options.verify = TlsOptions::Verify::Peer;
+      else if (value == "force_peer") options.verify = TlsOptions::Verify::ForcePeer;
+      else return "verify_mode must be none, peer or force_peer, not " + value;
     } else {
       return "unknown parameter " + std::string(name) + " (cert, key, ca, verify_mode, ssl_cipher_filter)";
     }
-  }
+    return std::nullopt;
+  };
+  if (auto problem = forEachQueryParameter(query, take)) return problem;
   if (options.cert.empty() || options.key.empty()) return std::string("needs cert=PATH and key=PATH (or --tls-cert and --tls-key)");
+  return std::nullopt;
+}
+
+// A tcp:// bind's query: proxy_protocol=v1|v2 and proxy_trusted=RANGE,...
+// (loopback when not given).
+std::optional<std::string> parseProxyQuery(std::string_view query, ProxyPolicy& policy) {
+  bool trusted_given = false;
+  auto take = [&](std::string_view name, const std::string& value) -> std::optional<std::string> {
+    if (name == "proxy_protocol") {
+      if (value == "v1") policy.version = 1;
+      else if (value == "v2") policy.version = 2;
+      else return "proxy_protocol must be v1 or v2, not " + value;
+    } else if (name == "proxy_trusted") {
+      trusted_given = true;
+      std::string_view list = value;
+      while (!list.empty()) {
+        const auto comma = list.find(',');
+        auto range = parseAddressRange(list.substr(0, comma));
+        if (!range) return "proxy_trusted: " + range.error();
+        policy.trusted.push_back(range.value());
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+      }
+    }
+    // Anything else (Puma's backlog, low_latency, a stray cert=) is ignored, as before.
+    return std::nullopt;
+  };
+  if (auto problem = forEachQueryParameter(query, take)) return problem;
+  if (trusted_given && policy.version == 0) return std::string("proxy_trusted needs proxy_protocol=v1 or v2");
   return std::nullopt;
 }
 
@@ -161,7 +201,12 @@ Result<BindAddress> parseBindUri(const std::string& uri) {
   }
   if (auto slash = rest.find('/'); slash != std::string::npos) rest = rest.substr(0, slash);
   if (address.tls) {
+    if (query.find("proxy_protocol=") != std::string::npos)
+      return Error{"bind " + uri + ": proxy_protocol is not offered on ssl:// binds yet (let the proxy "
+                                   "terminate TLS, or pass TLS through without PROXY headers)"};
     if (auto problem = parseTlsQuery(query, address.tls_options)) return Error{"bind " + uri + ": " + *problem};
+  } else if (auto problem = parseProxyQuery(query, address.proxy)) {
+    return Error{"bind " + uri + ": " + *problem};
   }
   std::size_t colon;
   if (!rest.empty() && rest[0] == '[') {

@@ -36,7 +36,8 @@ SignalPipe::SignalPipe(const std::vector<int>& signals) : signals_(signals) {
   action.sa_handler = &onSignal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  for (int signal : signals_) ::sigaction(signal, &action, nullptr);
+  previous_.resize(signals_.size());
+  for (std::size_t i = 0; i < signals_.size(); ++i) ::sigaction(signals_[i], &action, &previous_[i]);
   struct sigaction ignore{};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore, nullptr);
@@ -47,18 +48,21 @@ SignalPipe::SignalPipe(const std::vector<int>& signals) : signals_(signals) {
 }
 
 SignalPipe::~SignalPipe() {
-  // Back to default before the pipe closes, so a late signal is not lost into
-  // a closed fd (or, after fork, into the parent's pipe).
-  struct sigaction action{};
-  action.sa_handler = SIG_DFL;
-  for (int signal : signals_) ::sigaction(signal, &action, nullptr);
-  if (!signals_.empty()) g_signal_write_fd.store(-1);
+  // Handlers go back before the pipe closes, so a late signal is not written
+  // into a closed (or reused) fd.
+  if (!signals_.empty()) restorePrevious();
 }
 
 void SignalPipe::abandon() {
+  restorePrevious();
   signals_.clear();
   read_.reset();
   write_.reset();
+}
+
+void SignalPipe::restorePrevious() {
+  for (std::size_t i = 0; i < signals_.size(); ++i) ::sigaction(signals_[i], &previous_[i], nullptr);
+  g_signal_write_fd.store(-1);
 }
 
 std::vector<int> SignalPipe::drain() {

@@ -8,6 +8,7 @@
 
 #include "hyperion/http2/session.hpp"
 #include "hyperion/log/logger.hpp"
+#include "hyperion/net/proxy_protocol.hpp"
 #include "hyperion/server/http_server.hpp"
 #include "hyperion/server/bridge_session.hpp"
 #include "hyperion/websocket/session.hpp"
@@ -96,11 +97,38 @@ void HttpServer::onReceived(Connection& conn, const char* data, std::size_t n) {
 void HttpServer::afterRead(Connection& conn) {
   // A TLS handshake answers from inside a read; send what the socket did not take.
   if (conn.transport->hasPendingOutput()) flush(conn);
+  if (conn.proxy_version && !readProxyHeader(conn)) {
+    if (conn.peer_closed && !conn.broken) doomed_.push_back(conn.id);
+    return;
+  }
   if (conn.protocol_settled || settleProtocol(conn)) conn.session->onInput(conn);
   if (conn.peer_closed && !conn.session->busy() && conn.output.empty()) {
     // EOF with nothing left to answer (a half-sent request is simply dropped).
     doomed_.push_back(conn.id);
   }
+}
+
+bool HttpServer::readProxyHeader(Connection& conn) {
+  const std::string_view head(conn.input.data() + conn.input_offset, conn.pendingInput());
+  const net::ProxyParse parsed = net::parseProxyHeader(head, conn.proxy_version);
+  switch (parsed.state) {
+    case net::ProxyParse::State::NeedMore:
+      if (conn.peer_closed && !head.empty())
+        spdlog::warn("connection from {} closed inside its PROXY header", conn.peer.remote_addr);
+      return false;
+    case net::ProxyParse::State::Invalid:
+      // The spec says drop it: no HTTP answer, nothing reaches the app.
+      spdlog::warn("malformed PROXY protocol header from {}: {}; closed", conn.peer.remote_addr, parsed.error);
+      stats_.proxy_headers_rejected.add();
+      markBroken(conn);
+      return false;
+    case net::ProxyParse::State::Done:
+      break;
+  }
+  conn.input_offset += parsed.header.length;
+  if (parsed.header.source) conn.peer.remote_addr = *parsed.header.source;  // else LOCAL/UNKNOWN: the proxy's own
+  conn.proxy_version = 0;
+  return true;
 }
 
 // ALPN (over TLS) or the first bytes (h2c by prior knowledge on a plain

@@ -253,6 +253,15 @@ Connection* HttpServer::adoptConnection(int fd, const sockaddr_storage& addr, co
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   PeerInfo peer{net::peerAddress(addr), listener.address.port, unix_socket, listener.tls != nullptr};
+  const net::ProxyPolicy& proxy = listener.address.proxy;
+  if (proxy.version && !proxy.trusts(addr)) {
+    // Anyone could claim any client address in a PROXY header: only the
+    // bind's proxies may connect (loopback when proxy_trusted is not given).
+    spdlog::warn("closing {}: not a trusted proxy for {} (proxy_trusted)", peer.remote_addr, listener.url());
+    stats_.proxy_headers_rejected.add();
+    ::close(fd);
+    return nullptr;
+  }
   std::unique_ptr<net::Transport> transport;
   if (listener.tls) {
     if (!handshake_bucket_.take(now_)) {
@@ -282,6 +291,7 @@ Connection* HttpServer::adoptConnection(int fd, const sockaddr_storage& addr, co
   // HTTP/1.1 until the protocol says otherwise (ALPN h2, an h2c preface or
   // Upgrade, a WebSocket 101 will replace it and keep conn.input).
   conn.session = std::make_unique<http1::Http1Session>(static_cast<SessionHost&>(*this));
+  conn.proxy_version = proxy.version;
   conn.idle_since = conn.last_read = conn.last_write = now_;
   return registerConnection(std::move(owned));
 }

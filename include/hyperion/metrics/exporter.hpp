@@ -21,6 +21,7 @@ struct Totals {
   std::uint64_t requests_by_status[kStatusCells] = {};
   std::uint64_t rejections_by_status[kStatusCells] = {};
   std::uint64_t bytes_in = 0, bytes_out = 0, connections_accepted = 0, tls_handshakes = 0, h2_streams = 0;
+  std::uint64_t proxy_headers_rejected = 0;
   std::uint64_t websocket_upgrades = 0, websocket_messages_in = 0, websocket_messages_out = 0;
   std::uint64_t page_cache_hits = 0, page_cache_misses = 0;
   HistogramValues queue_time, gvl_wait;

@@ -47,6 +47,7 @@ struct WorkerStats {
   OwnedCounter bytes_in, bytes_out;
   OwnedCounter connections_accepted;
   OwnedCounter tls_handshakes;
+  OwnedCounter proxy_headers_rejected;  // untrusted peers and malformed PROXY headers, closed
   OwnedCounter h2_streams;
   OwnedCounter websocket_upgrades;
   OwnedCounter websocket_messages_in, websocket_messages_out;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "hyperion/net/proxy_protocol.hpp"
 #include "hyperion/net/tls.hpp"
 #include "hyperion/net/unique_fd.hpp"
 #include "hyperion/util/result.hpp"
@@ -23,6 +24,8 @@ struct BindAddress {
   std::string path;  // Unix
   bool tls = false;  // ssl://
   TlsOptions tls_options;
+  // tcp://...?proxy_protocol=v1|v2&proxy_trusted=10.0.0.0/8,127.0.0.1
+  ProxyPolicy proxy;
 };
 
 Result<BindAddress> parseBindUri(const std::string& uri);

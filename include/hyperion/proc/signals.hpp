@@ -3,6 +3,8 @@
 // loop. The handler is the only code that runs in signal context; it writes
 // one byte and nothing else. The write end is the one process-wide variable
 // outside the Runtime, because a signal handler cannot be given context.
+#include <signal.h>
+
 #include <vector>
 
 #include "hyperion/net/unique_fd.hpp"
@@ -11,7 +13,8 @@ namespace hyperion::proc {
 
 class SignalPipe {
  public:
-  // Installs handlers for signals (replacing Ruby's) and ignores SIGPIPE.
+  // Installs handlers for signals (replacing Ruby's, which are kept) and
+  // ignores SIGPIPE.
   explicit SignalPipe(const std::vector<int>& signals);
   ~SignalPipe();
   SignalPipe(const SignalPipe&) = delete;
@@ -20,12 +23,17 @@ class SignalPipe {
   int readFd() const { return read_.get(); }
   // Signals received since the last call, in arrival order.
   std::vector<int> drain();
-  // In a forked child that installed its own pipe: close the parent's copy
-  // without touching the (already replaced) handlers.
+  // In a forked child, before it installs its own pipe: close the parent's
+  // copy and give the signals back the handlers they had before (Ruby's). A
+  // worker that kept the master's SIGCHLD handler would swallow the signal
+  // Ruby 3.1's Process.wait (and so Kernel#system) waits for, and hang.
   void abandon();
 
  private:
+  void restorePrevious();
+
   std::vector<int> signals_;
+  std::vector<struct sigaction> previous_;  // one per signals_ entry
   net::UniqueFd read_;
   net::UniqueFd write_;
 };

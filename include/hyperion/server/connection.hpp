@@ -48,6 +48,9 @@ struct Connection {
   // Whether ALPN or the first bytes have decided the protocol yet (an h2
   // session replaces the HTTP/1.1 one before it sees any input).
   bool protocol_settled = false;
+  // 1 or 2 until the PROXY protocol header of a ?proxy_protocol bind has been
+  // read (net/proxy_protocol.hpp); 0 otherwise.
+  int proxy_version = 0;
 
   std::string input;             // read but not yet parsed: [input_offset, size)
   std::size_t input_offset = 0;

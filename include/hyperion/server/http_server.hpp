@@ -109,6 +109,9 @@ class HttpServer final : private SessionHost {
   void onReceived(Connection& conn, const char* data, std::size_t n);  // io_uring: n == 0 is EOF
   void afterRead(Connection& conn);
   bool settleProtocol(Connection& conn);
+  // A bind with ?proxy_protocol: the header before any HTTP. False while it
+  // is incomplete, or when it was malformed (the connection is then closed).
+  bool readProxyHeader(Connection& conn);
 
   // SessionHost: what a connection's session may ask of the loop
   Clock::time_point now() const override { return now_; }

@@ -279,3 +279,22 @@ TEST(ListenerUrl, Ipv6IsBracketed) {
   l.address.port = 8080;
   EXPECT_EQ(l.url(), "http://[::1]:8080");
 }
+
+TEST(ParseBindUri, ProxyProtocolQuery) {
+  auto r = parseBindUri("tcp://0.0.0.0:9292?proxy_protocol=v2&proxy_trusted=10.0.0.0%2F8,127.0.0.1&backlog=64");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->proxy.version, 2);
+  ASSERT_EQ(r->proxy.trusted.size(), 2u);
+  EXPECT_EQ(r->proxy.trusted[0].text(), "10.0.0.0/8");
+  EXPECT_EQ(parseBindUri("tcp://127.0.0.1:1?proxy_protocol=v1")->proxy.version, 1);
+  EXPECT_EQ(parseBindUri("tcp://127.0.0.1:1")->proxy.version, 0);
+  const auto says = [](const std::string& uri, const std::string& text) {
+    auto bad = parseBindUri(uri);
+    ASSERT_FALSE(bad.ok()) << uri;
+    EXPECT_NE(bad.error().find(text), std::string::npos) << bad.error();
+  };
+  says("tcp://127.0.0.1:1?proxy_protocol=v3", "v1 or v2");
+  says("tcp://127.0.0.1:1?proxy_protocol=v1&proxy_trusted=10.0.0.0/99", "proxy_trusted");
+  says("tcp://127.0.0.1:1?proxy_trusted=10.0.0.0/8", "needs proxy_protocol");
+  says("ssl://127.0.0.1:1?cert=c&key=k&proxy_protocol=v1", "not offered on ssl://");
+}
