@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 30
 PORT ?= 9292
 # e2e tests that also run under ASan/UBSan (frameworks and bundler run in Release only, to
 # keep CI well inside its time budget).
-SANITIZED_E2E ?= e2e\.(smoke|resource_leaks|http_protocol|http_limits|uploads|rack_lint|hijack_and_streaming|processes|config_file|allocations|tls|http2|http2_rfc|grpc|websocket|websocket_rfc|websocket_hijack|proxy_protocol|pid1)_test|e2e_epoll\.(smoke|resource_leaks|http_protocol|hijack_and_streaming|tls|http2|http2_rfc|websocket_rfc)_test
+SANITIZED_E2E ?= e2e\.(smoke|resource_leaks|http_protocol|http_limits|uploads|rack_lint|hijack_and_streaming|processes|config_file|allocations|tls|http2|http2_rfc|grpc|websocket|websocket_rfc|websocket_hijack|proxy_protocol|pid1|request_hooks)_test|e2e_epoll\.(smoke|resource_leaks|http_protocol|hijack_and_streaming|tls|http2|http2_rfc|websocket_rfc)_test
 
 .PHONY: all deps build debug serve test test-release test-debug test-fuzz bench package format clean
 

@@ -43,3 +43,20 @@ module Hyperion
     alias isatty tty?
   end
 end
+
+module Hyperion
+  # Runs the blocks given to Hyperion.on_request_start { |env| } or
+  # Hyperion.on_request_end { |env, status, duration, error| } (registered natively,
+  # src/rb/request_hooks.cpp), in registration order. A block that raises is
+  # logged with where it was defined; the other blocks and the request go on.
+  # A block may take fewer arguments than are offered.
+  def self.__fire_request_hooks(name, hooks, args)
+    hooks.each do |hook|
+      hook.call(*args.first(hook.arity.negative? ? args.size : hook.arity))
+    rescue StandardError => e
+      file, line = hook.source_location
+      __log(:error, "#{name} hook (#{file}:#{line}) failed: #{e.class}: #{e.message}")
+    end
+    nil
+  end
+end

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -79,8 +80,16 @@ Result<UniqueFd> bindUnix(const BindAddress& address) {
       return Error{"another server is listening on " + address.path};
     ::unlink(address.path.c_str());
   }
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0 || ::listen(fd.get(), kBacklog) != 0)
-    return Error{errnoText("bind unix://" + address.path)};
+  // umask: the file is created with the bits already off (no moment where it
+  // is wider than asked). Binding happens at boot, before any thread starts.
+  const mode_t previous = address.unix_umask ? ::umask(static_cast<mode_t>(*address.unix_umask)) : 0;
+  const bool bound = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0;
+  const int bind_errno = errno;
+  if (address.unix_umask) ::umask(previous);
+  errno = bind_errno;
+  if (!bound || ::listen(fd.get(), kBacklog) != 0) return Error{errnoText("bind unix://" + address.path)};
+  if (address.unix_mode && ::chmod(address.path.c_str(), static_cast<mode_t>(*address.unix_mode)) != 0)
+    return Error{errnoText("chmod unix://" + address.path)};
   return fd;
 }
 
@@ -146,6 +155,20 @@ std::optional<std::string> parseTlsQuery(std::string_view query, TlsOptions& opt
   return std::nullopt;
 }
 
+// A unix:// bind's query: mode=0660 and umask=0117, octal, as Puma's.
+std::optional<std::string> parseUnixQuery(std::string_view query, BindAddress& address) {
+  auto take = [&](std::string_view name, const std::string& value) -> std::optional<std::string> {
+    if (name != "mode" && name != "umask") return std::nullopt;  // Puma's backlog and the like: ignored
+    unsigned bits = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), bits, 8);
+    if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || bits > 0777)
+      return std::string(name) + " must be octal permission bits such as 0660, not " + value;
+    (name == "mode" ? address.unix_mode : address.unix_umask) = bits;
+    return std::nullopt;
+  };
+  return forEachQueryParameter(query, take);
+}
+
 // A tcp:// bind's query: proxy_protocol=v1|v2 and proxy_trusted=RANGE,...
 // (loopback when not given).
 std::optional<std::string> parseProxyQuery(std::string_view query, ProxyPolicy& policy) {
@@ -182,7 +205,13 @@ Result<BindAddress> parseBindUri(const std::string& uri) {
   if (uri.rfind("unix://", 0) == 0) {
     address.kind = BindAddress::Kind::Unix;
     address.path = uri.substr(7);
+    std::string query;
+    if (auto mark = address.path.find('?'); mark != std::string::npos) {
+      query = address.path.substr(mark + 1);
+      address.path.resize(mark);
+    }
     if (address.path.empty()) return Error{"bind " + uri + ": empty socket path"};
+    if (auto problem = parseUnixQuery(query, address)) return Error{"bind " + uri + ": " + *problem};
     return address;
   }
   std::string rest = uri;

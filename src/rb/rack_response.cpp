@@ -111,6 +111,8 @@ void callApp(ThreadState& ts) {
     response = rb_funcall(rb_ary_entry(handlers, handler), id("call"), 1, buildLightRequest(ts));
   } else {
     buildEnv(ts);
+    if (hasRequestStartHooks(*ts.rt)) fireRequestStart(ts);
+    if (hasRequestEndHooks(*ts.rt)) ts.app_started = std::chrono::steady_clock::now();
     response = rb_funcall(ts.rt->app, id("call"), 1, ts.env);
   }
   ts.response = response;
@@ -311,6 +313,7 @@ void ThreadState::resetRequest() {
   env = response = headers_value = body = array_body = Qnil;
   stream_object = input = hijack_io = error = file_path = response_hijack = Qnil;
   status = 200;
+  app_started = {};
   headers.clear();
   headers.reserve(512);
   trailers.clear();  // one allocation for a typical head (it leaves with the response)
@@ -367,6 +370,12 @@ int handleExchange(ThreadState& ts) {
   bool bytes_ride_on_finish = false;
   bool ignored = false;
   int jump = step(ts, "in call", callApp, failed);
+  // on_request_end: app.call returned or raised (not when its thread was
+  // killed); before the body is written, as hyperion-rb's hooks run.
+  if (jump == 0 && !NIL_P(ts.env) && hasRequestEndHooks(*ts.rt)) {
+    auto fire_end = [failed](ThreadState& t) { fireRequestEnd(t, failed); };
+    jump = step(ts, "in on_request_end", fire_end, ignored);
+  }
 
   if (!ts.hijacked && jump == 0 && !failed && webSocketRequested(ts)) {
     // env['rack.upgrade'] on a valid handshake: the 101 is the loop's,

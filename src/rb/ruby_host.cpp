@@ -230,6 +230,7 @@ Result<bool> bootRuby(int argc, char** argv, void* stack_marker) {
   defineStreamedInput(g_hyperion);
   defineWebSocket(g_hyperion);
   defineWebSocketCodec(g_hyperion);
+  defineRequestHooks(g_hyperion);
   std::string error;
   for (const EmbeddedRubyFile* file = kEmbeddedRubyFiles; file->path; ++file) {
     const std::string shown_path = std::string("<hyperion>/") + file->path;

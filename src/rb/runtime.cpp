@@ -23,6 +23,8 @@ void markRuntime(void* p) {
   rb_gc_mark(rt.env_template);
   rb_gc_mark(rt.empty_input);
   rb_gc_mark(rt.websocket_clients);
+  rb_gc_mark(rt.request_start_hooks);
+  rb_gc_mark(rt.request_end_hooks);
   const auto* keys = reinterpret_cast<const VALUE*>(&rt.keys);
   for (std::size_t i = 0; i < sizeof(EnvKeys) / sizeof(VALUE); ++i) rb_gc_mark(keys[i]);
   for (VALUE thread_object : rt.thread_objects) rb_gc_mark(thread_object);

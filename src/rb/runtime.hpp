@@ -2,6 +2,7 @@
 // Process-wide Ruby state (the app, frozen env keys) and the per-Ruby-thread
 // request state. Both are reachable from GC-marked objects, so every VALUE
 // they hold is safe from the collector (and pinned against compaction).
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ struct RubyRuntime {
   // each Hyperion::WebSocket::Client (and its handler and env) alive while
   // the loop may still send it events. A Hash, marked with the runtime.
   VALUE websocket_clients = Qnil;
+  // Hyperion.on_request_start / on_request_end blocks, in registration order
+  // (Arrays, marked with the runtime; request_hooks.cpp).
+  VALUE request_start_hooks = Qnil, request_end_hooks = Qnil;
   websocket::Publisher* publisher = nullptr;  // Hyperion.publish; set by the worker
 };
 
@@ -111,6 +115,8 @@ struct ThreadState {
   std::string input_chunk;     // a streamed rack.input's bytes on their way into a Ruby String
   bool input_streamed = false;  // `input` is a StreamedInput (detached after the request)
   std::string error_text;  // the app's exception, described, for the log and a development 500
+  // When app.call began (set only when on_request_end hooks exist; reset per request).
+  std::chrono::steady_clock::time_point app_started{};
 
   void resetRequest();
 };
@@ -158,6 +164,16 @@ void acceptWebSocket(ThreadState& ts);
 // A job for an upgraded connection: runs its queued events in order.
 // Returns a jump state to re-raise (Thread#kill) or 0.
 int runWebSocketEvents(ThreadState& ts);
+
+// request_hooks.cpp: Hyperion.on_request_start { |env| } and
+// Hyperion.on_request_end { |env, status, duration, error| }, run on the Ruby
+// thread around app.call (Rack requests over every protocol; not the light
+// Hyperion::Server.handle routes, which have no env).
+void defineRequestHooks(VALUE hyperion);
+bool hasRequestStartHooks(const RubyRuntime& rt);
+bool hasRequestEndHooks(const RubyRuntime& rt);
+void fireRequestStart(ThreadState& ts);
+void fireRequestEnd(ThreadState& ts, bool failed);
 
 // thread_pool.cpp
 VALUE wrapThreadState(ThreadState* ts);  // TypedData that marks and frees it

@@ -125,6 +125,16 @@ module Hyperion
         end
       end
 
+      # Per-request hooks (APM agents): the same as Hyperion.on_request_start
+      # and Hyperion.on_request_end in the app. The config file is read before
+      # the app loads (and before the fork), so every worker has them.
+      %i[on_request_start on_request_end].each do |hook|
+        define_method(hook) do |&block|
+          ::Kernel.raise ConfigError, "#{where}: #{hook} needs a block" unless block
+          ::Hyperion.public_send(hook, &block)
+        end
+      end
+
       def method_missing(name, *_args)
         ::Kernel.raise ConfigError, "#{where}: unknown config key '#{name}'"
       end

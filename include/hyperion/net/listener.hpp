@@ -6,6 +6,7 @@
 // socket per worker slot and the kernel picks the worker by hash. Unix sockets
 // cannot use SO_REUSEPORT and are always shared.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct BindAddress {
   std::string host;  // Tcp
   int port = 0;      // Tcp; 0 = ephemeral
   std::string path;  // Unix
+  // unix:///path?mode=0660 (chmod after bind) or ?umask=0117 (while binding), as Puma's.
+  std::optional<unsigned> unix_mode, unix_umask;
   bool tls = false;  // ssl://
   TlsOptions tls_options;
   // tcp://...?proxy_protocol=v1|v2&proxy_trusted=10.0.0.0/8,127.0.0.1

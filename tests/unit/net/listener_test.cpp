@@ -298,3 +298,42 @@ TEST(ParseBindUri, ProxyProtocolQuery) {
   says("tcp://127.0.0.1:1?proxy_trusted=10.0.0.0/8", "needs proxy_protocol");
   says("ssl://127.0.0.1:1?cert=c&key=k&proxy_protocol=v1", "not offered on ssl://");
 }
+
+TEST(ParseBindUri, UnixModeAndUmask) {
+  auto r = parseBindUri("unix:///run/app.sock?mode=0660&backlog=1024");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->path, "/run/app.sock");  // the query is not part of the path
+  EXPECT_EQ(r->unix_mode, 0660u);
+  EXPECT_FALSE(r->unix_umask.has_value());
+  EXPECT_EQ(parseBindUri("unix:///run/app.sock?umask=0117")->unix_umask, 0117u);
+  EXPECT_FALSE(parseBindUri("unix:///run/app.sock")->unix_mode.has_value());
+  for (const char* bad : {"unix:///a.sock?mode=rw", "unix:///a.sock?mode=0999", "unix:///a.sock?umask=",
+                          "unix:///a.sock?mode=01777"}) {
+    auto result = parseBindUri(bad);
+    ASSERT_FALSE(result.ok()) << bad;
+    EXPECT_NE(result.error().find("octal permission bits"), std::string::npos) << result.error();
+  }
+}
+
+TEST(BindListeners, UnixSocketModeAndUmaskSetThePermissions) {
+  const std::string path = socketPath("mode");
+  ::unlink(path.c_str());
+  struct stat st{};
+  {
+    auto listeners = bindListeners({"unix://" + path + "?mode=0660"}, 1);
+    ASSERT_TRUE(listeners.ok()) << listeners.error();
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0660u);
+    EXPECT_EQ(listeners.value()[0].url(), "unix://" + path);
+  }
+  ::unlink(path.c_str());
+  const mode_t before = ::umask(022);
+  {
+    auto listeners = bindListeners({"unix://" + path + "?umask=0177"}, 1);
+    ASSERT_TRUE(listeners.ok()) << listeners.error();
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+  }
+  EXPECT_EQ(::umask(before), 022u) << "the process umask is put back";
+  ::unlink(path.c_str());
+}
